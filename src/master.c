@@ -160,10 +160,10 @@ static int master_create_socket(const struct config *config)
     int fd;
     int bound;
 
+    /* config_load() keeps listen shorter than sun_path. */
     memset(&address, 0, sizeof(address));
     address.sun_family = AF_UNIX;
-    snprintf(address.sun_path, sizeof(address.sun_path), "%s",
-             config->listen);
+    memcpy(address.sun_path, config->listen, strlen(config->listen) + 1);
     if (master_clear_stale_socket(&address) != 0) {
         return -1;
     }

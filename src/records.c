@@ -13,6 +13,7 @@ struct record_sql {
     const char *select;
     const char *insert;
     const char *update;
+    int change_parameters;   /* of insert and update; select takes one */
 };
 
 #define FLEET_OWNER_COLUMNS                                               \
@@ -64,6 +65,7 @@ static const struct record_sql record_sql[] = {
         "AND onboarding_status = 'draft' "
         "AND business_name IS DISTINCT FROM $3)) "
         "RETURNING " FLEET_OWNER_COLUMNS,
+        3,
     },
     [RECORD_DRIVER] = {
         "driver_id",
@@ -74,6 +76,7 @@ static const struct record_sql record_sql[] = {
         "UPDATE drivers SET tenant_id = $2::integer, updated_at = now() "
         "WHERE user_id = $1 AND $2::integer IS NOT NULL "
         "AND tenant_id IS NULL RETURNING " DRIVER_COLUMNS,
+        2,
     },
 };
 
@@ -126,9 +129,11 @@ static cJSON *records_to_json(enum record_kind kind, const PGresult *row)
  * result for the caller to judge, *status says whether to retry).
  */
 static int records_run_step(struct record_attempt *attempt, const char *sql,
-                            enum db_status *status, PGresult **failed)
+                            int parameter_count, enum db_status *status,
+                            PGresult **failed)
 {
-    PGresult *result = db_query(attempt->db, sql, 3, attempt->values, status);
+    PGresult *result = db_query(attempt->db, sql, parameter_count,
+                                attempt->values, status);
 
     if (*status != DB_STATUS_OK) {
         *failed = result;
@@ -215,10 +220,12 @@ static int records_run_steps(struct record_attempt *attempt,
                              enum db_status *status, PGresult **failed)
 {
     const struct record_sql *sql = &record_sql[attempt->kind];
-    int found = records_run_step(attempt, sql->select, status, failed);
+    int changes = sql->change_parameters;
+    int found = records_run_step(attempt, sql->select, 1, status, failed);
 
     if (found == 0) {
-        found = records_run_step(attempt, sql->insert, status, failed);
+        found = records_run_step(attempt, sql->insert, changes, status,
+                                 failed);
         attempt->created = found == 1;
         if (found == 1) {
             return 0;
@@ -226,10 +233,11 @@ static int records_run_steps(struct record_attempt *attempt,
     }
     if (found == 0) {
         /* A concurrent insert won between our select and insert. */
-        found = records_run_step(attempt, sql->select, status, failed);
+        found = records_run_step(attempt, sql->select, 1, status, failed);
     }
     if (found == 1 && records_has_changes(attempt->options)) {
-        found = records_run_step(attempt, sql->update, status, failed);
+        found = records_run_step(attempt, sql->update, changes, status,
+                                 failed);
         found = found == 0 ? 1 : found;
     }
     if (found == 0) {
