@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DB_BACKOFF_BASE_MS 50
 
@@ -141,6 +142,7 @@ static enum db_status db_open(struct db *db)
         return DB_STATUS_RETRYABLE;
     }
 
+    metrics_count(METRICS_DB_CONNECTS);
     log_event(LOG_LEVEL_INFO, "db_connected", "after_failures=%u",
               db->consecutive_failures);
     return db_check_schema(db);

@@ -9,6 +9,7 @@
 
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "records.h"
 #include "request.h"
 #include "route.h"
@@ -32,8 +33,12 @@ static const char *handlers_status_text(int status)
     }
 }
 
+/* The status of the response being written, for the metrics. */
+static int handlers_status;
+
 static void handlers_write_head(FCGX_Request *request, int status)
 {
+    handlers_status = status;
     FCGX_FPrintF(request->out, "Status: %d %s\r\n"
                  "Content-Type: application/json\r\n"
                  "Cache-Control: no-store\r\n", status,
@@ -186,6 +191,7 @@ static void handlers_serve_auth(struct worker_context *context,
                            time(NULL), &user_id, reason,
                            sizeof(reason)) != 0) {
         log_event(LOG_LEVEL_INFO, "auth_rejected", "reason=\"%s\"", reason);
+        metrics_count(METRICS_AUTH_REJECTED);
         api_error_set(&error, 401, "unauthorized",
                       "a valid bearer token is required; sign in again "
                       "to get a new one");
@@ -193,6 +199,7 @@ static void handlers_serve_auth(struct worker_context *context,
         return;
     }
 
+    handlers_status = 204;
     FCGX_FPrintF(request->out, "Status: 204 No Content\r\n"
                  "X-Fleetreg-Sub: %" PRId64 "\r\n"
                  "Cache-Control: no-store\r\n\r\n", user_id);
@@ -213,6 +220,28 @@ static void handlers_serve_readyz(struct worker_context *context,
                   "the database cannot be reached; retry later");
     error.retry_after_seconds = context->config->retry_after_seconds;
     handlers_write_error(request, &error);
+}
+
+static void handlers_serve_metrics(FCGX_Request *request)
+{
+    char *text = NULL;
+    size_t length = 0;
+    FILE *stream = open_memstream(&text, &length);
+
+    if (stream == NULL) {
+        handlers_write_json(request, 503, "{\"error\":{\"code\":"
+                            "\"service_unavailable\",\"message\":\"out "
+                            "of memory; retry later\"}}");
+        return;
+    }
+    metrics_write(stream);
+    fclose(stream);
+
+    handlers_status = 200;
+    FCGX_FPrintF(request->out, "Status: 200 OK\r\nContent-Type: text/plain; "
+                 "version=0.0.4\r\nCache-Control: no-store\r\n\r\n");
+    FCGX_PutStr(text, (int)length, request->out);
+    free(text);
 }
 
 /* Reads the user id that nginx took from the auth_request result. */
@@ -269,22 +298,19 @@ static void handlers_serve_record(struct worker_context *context,
     }
 }
 
-void handlers_serve(struct worker_context *context, FCGX_Request *request)
+static double handlers_seconds_since(const struct timespec *start)
 {
-    const char *method = handlers_param(request, "REQUEST_METHOD");
-    const char *path = handlers_param(request, "DOCUMENT_URI");
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void handlers_dispatch(struct worker_context *context,
+                              FCGX_Request *request, enum route_id route)
+{
     struct api_error error;
-    enum route_id route;
-
-    log_set_request_id(handlers_param(request, "REQUEST_ID"));
-
-    if (handlers_check_params(context->config, request, &error) != 0 ||
-        route_match(method != NULL ? method : "",
-                    path != NULL ? path : "", &route, &error) != 0) {
-        handlers_write_error(request, &error);
-        log_set_request_id(NULL);
-        return;
-    }
 
     switch (route) {
     case ROUTE_AUTH:
@@ -295,6 +321,9 @@ void handlers_serve(struct worker_context *context, FCGX_Request *request)
         break;
     case ROUTE_READYZ:
         handlers_serve_readyz(context, request);
+        break;
+    case ROUTE_METRICS:
+        handlers_serve_metrics(request);
         break;
     case ROUTE_FLEET_OWNER_REGISTER:
     case ROUTE_FLEET_OWNER_STATUS:
@@ -307,5 +336,29 @@ void handlers_serve(struct worker_context *context, FCGX_Request *request)
         handlers_write_error(request, &error);
         break;
     }
+}
+
+void handlers_serve(struct worker_context *context, FCGX_Request *request)
+{
+    const char *method = handlers_param(request, "REQUEST_METHOD");
+    const char *path = handlers_param(request, "DOCUMENT_URI");
+    struct api_error error;
+    struct timespec start;
+    enum route_id route;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    log_set_request_id(handlers_param(request, "REQUEST_ID"));
+
+    if (handlers_check_params(context->config, request, &error) != 0 ||
+        route_match(method != NULL ? method : "",
+                    path != NULL ? path : "", &route, &error) != 0) {
+        handlers_write_error(request, &error);
+        log_set_request_id(NULL);
+        return;
+    }
+
+    handlers_dispatch(context, request, route);
+    metrics_observe_request(route, handlers_status,
+                            handlers_seconds_since(&start));
     log_set_request_id(NULL);
 }

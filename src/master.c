@@ -15,6 +15,7 @@
 #include "db.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "notify.h"
 #include "worker.h"
 
@@ -341,6 +342,7 @@ static void master_reap_workers(struct master *master)
             master->workers[i] =
                 master->workers[--master->worker_count];
             master_log_exit(&worker, status);
+            metrics_count(METRICS_WORKER_EXITS);
             if (!master->stopping &&
                 worker.generation == master->generation) {
                 master_schedule_restart(master, &worker);
@@ -550,6 +552,10 @@ int master_run(const char *config_path)
     }
     if (master_open_socket(&master) != 0) {
         return 1;
+    }
+    if (metrics_init() != 0) {
+        log_event(LOG_LEVEL_WARNING, "metrics_unavailable", "error=\"%s\"",
+                  strerror(errno));
     }
 
     master_supervise(&master);

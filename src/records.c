@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "records.h"
 
 /* The SQL of one kind. Every statement returns the columns in one order. */
@@ -322,6 +323,7 @@ int records_get_or_create(struct db *db, enum record_kind kind,
             return -1;
         }
         tries++;
+        metrics_count(METRICS_DB_RETRIES);
         log_event(LOG_LEVEL_WARNING, "db_retry",
                   "attempt=%d of=%d user_id=%s error=\"%s\"", tries + 1,
                   db->config->db_retries + 1, attempt.user_id_text,
@@ -332,6 +334,10 @@ int records_get_or_create(struct db *db, enum record_kind kind,
 
     *record = records_to_json(kind, attempt.row);
     *created = attempt.created;
+    if (attempt.created) {
+        metrics_count(kind == RECORD_DRIVER ? METRICS_DRIVERS_CREATED :
+                      METRICS_FLEET_OWNERS_CREATED);
+    }
     PQclear(attempt.row);
     return 0;
 }

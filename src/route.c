@@ -22,8 +22,7 @@ static const struct route_entry route_table[] = {
     { "/driver/status", "GET", ROUTE_DRIVER_STATUS, "driver_status", 1 },
     { "/healthz", "GET", ROUTE_HEALTHZ, "healthz", 0 },
     { "/readyz", "GET", ROUTE_READYZ, "readyz", 0 },
-    /* TODO: serve /metrics once workers share counters; until then it
-     * is an unknown path (404). */
+    { "/metrics", "GET", ROUTE_METRICS, "metrics", 0 },
     /* The auth_request subrequest keeps the client's method, so any. */
     { "/_auth", NULL, ROUTE_AUTH, "auth", 0 },
 };
