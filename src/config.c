@@ -59,6 +59,9 @@ static const struct config_key config_keys[] = {
       0, "retries of an operation after a lost connection or conflict" },
     { "db_backoff_max", CONFIG_INTEGER, CONFIG_FIELD(db_backoff_max_ms),
       "1000", 10, 60000, 1, 0, "cap of the reconnect backoff (ms)" },
+    { "request_timeout", CONFIG_INTEGER, CONFIG_FIELD(request_timeout_ms),
+      "8000", 500, 600000, 1, 0, "milliseconds of database work one "
+      "request may take, retries included, before it gets a 503" },
     { "retry_after", CONFIG_INTEGER, CONFIG_FIELD(retry_after_seconds), "2",
       1, 3600, 1, 0, "Retry-After seconds sent with 503" },
     { "require_unique_constraint", CONFIG_INTEGER,

@@ -26,6 +26,7 @@ struct config {
     int db_retries;                        /* retries of one operation */
     int db_backoff_max_ms;                 /* cap of reconnect backoff */
     int retry_after_seconds;               /* Retry-After on 503 */
+    int request_timeout_ms;                /* database work per request */
     int require_unique_constraint;         /* 0 or 1 */
     enum auth_algorithm jwt_algorithm;
     char jwt_key_file[CONFIG_STRING_MAX];

@@ -1,5 +1,6 @@
 /* One worker's database connection: lazy connect, checks, retries, backoff. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,24 @@ void db_close(struct db *db)
         PQfinish(db->connection);
         db->connection = NULL;
     }
+}
+
+static long db_now_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+void db_start_deadline(struct db *db)
+{
+    db->deadline_ms = db_now_ms() + db->config->request_timeout_ms;
+}
+
+int db_deadline_passed(const struct db *db)
+{
+    return db->deadline_ms != 0 && db_now_ms() >= db->deadline_ms;
 }
 
 static long db_backoff_ms(const struct db *db)
@@ -206,6 +225,79 @@ static enum db_status db_classify_failure(struct db *db, PGresult *result)
                                                 DB_STATUS_FAILED;
 }
 
+/*
+ * Waits until the connection's socket is ready for events or the
+ * deadline passes. Returns 0 when ready, -1 on timeout or error.
+ */
+static int db_wait_socket(struct db *db, short events)
+{
+    struct pollfd descriptor = {
+        .fd = PQsocket(db->connection),
+        .events = events
+    };
+
+    for (;;) {
+        long remaining = db->deadline_ms == 0 ? -1 :
+            db->deadline_ms - db_now_ms();
+        int ready;
+
+        if (db->deadline_ms != 0 && remaining <= 0) {
+            return -1;
+        }
+        ready = poll(&descriptor, 1, (int)remaining);
+        if (ready > 0) {
+            return 0;
+        }
+        if (ready < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+/*
+ * Sends the statement and collects its results without blocking past the
+ * deadline. Returns the last result (the one that tells the outcome), or
+ * NULL when the deadline passed or the connection failed.
+ */
+static PGresult *db_exec_until_deadline(struct db *db, const char *sql,
+                                        int parameter_count,
+                                        const char *const *values)
+{
+    PGconn *connection = db->connection;
+    PGresult *last = NULL;
+    PGresult *next;
+    int flushed;
+
+    if (!PQsendQueryParams(connection, sql, parameter_count, NULL, values,
+                           NULL, NULL, 0)) {
+        return NULL;
+    }
+    while ((flushed = PQflush(connection)) == 1) {
+        if (db_wait_socket(db, POLLOUT) != 0) {
+            return NULL;
+        }
+    }
+    if (flushed < 0) {
+        return NULL;
+    }
+
+    for (;;) {
+        while (PQisBusy(connection)) {
+            if (db_wait_socket(db, POLLIN) != 0 ||
+                !PQconsumeInput(connection)) {
+                PQclear(last);
+                return NULL;
+            }
+        }
+        next = PQgetResult(connection);
+        if (next == NULL) {
+            return last;
+        }
+        PQclear(last);
+        last = next;
+    }
+}
+
 PGresult *db_query(struct db *db, const char *sql, int parameter_count,
                    const char *const *values, enum db_status *status)
 {
@@ -217,8 +309,17 @@ PGresult *db_query(struct db *db, const char *sql, int parameter_count,
         return NULL;
     }
 
-    result = PQexecParams(db->connection, sql, parameter_count, NULL,
-                          values, NULL, NULL, 0);
+    result = db_exec_until_deadline(db, sql, parameter_count, values);
+    if (result == NULL && db_deadline_passed(db)) {
+        /* The statement may still run; closing the connection is the
+         * only way to be sure no later statement waits behind it. */
+        log_event(LOG_LEVEL_WARNING, "db_deadline_passed",
+                  "request_timeout_ms=%d", db->config->request_timeout_ms);
+        db_record_failure(db, "request_timeout passed before the database "
+                          "answered");
+        *status = DB_STATUS_RETRYABLE;
+        return NULL;
+    }
     outcome = PQresultStatus(result);
     if (result != NULL &&
         (outcome == PGRES_TUPLES_OK || outcome == PGRES_COMMAND_OK)) {

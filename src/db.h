@@ -24,9 +24,20 @@ struct db {
     struct timespec next_connect;  /* CLOCK_MONOTONIC; no attempt before */
     char last_error[256];
     int schema_missing;            /* the unique constraints are absent */
+    long deadline_ms;              /* CLOCK_MONOTONIC; 0 means none */
 };
 
 void db_init(struct db *db, const struct config *config);
+
+/*
+ * Sets the time by which the current request's database work must end:
+ * request_timeout from now. A statement still running then is abandoned
+ * and its connection closed, and no retry starts after it.
+ */
+void db_start_deadline(struct db *db);
+
+/* Returns 1 when the deadline set by db_start_deadline() has passed. */
+int db_deadline_passed(const struct db *db);
 
 /* Closes the connection; the db can be connected again. */
 void db_close(struct db *db);

@@ -210,6 +210,7 @@ static void handlers_serve_readyz(struct worker_context *context,
 {
     struct api_error error;
 
+    db_start_deadline(&context->db);
     if (db_ping(&context->db) == DB_STATUS_OK) {
         handlers_write_json(request, 200, "{\"status\":\"ready\"}");
         return;

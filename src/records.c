@@ -314,9 +314,10 @@ int records_get_or_create(struct db *db, enum record_kind kind,
     int tries = 0;
 
     records_prepare(&attempt, db, kind, user_id, options);
+    db_start_deadline(db);
     while (records_attempt(&attempt, &status, error) != 0) {
         if (status != DB_STATUS_RETRYABLE ||
-            tries >= db->config->db_retries) {
+            tries >= db->config->db_retries || db_deadline_passed(db)) {
             PQclear(attempt.row);
             error->retry_after_seconds = error->status == 503 ?
                 db->config->retry_after_seconds : 0;
