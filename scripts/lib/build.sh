@@ -27,7 +27,7 @@ build_make() {
     fi
     log_step "build: make in $build_dir"
     make -C "$build_dir" -j "$(nproc)" >"$build_dir/make.log" 2>&1 || {
-        tail -n 40 "$build_dir/make.log" >&2
+        grep -E 'error|\*\*\*' "$build_dir/make.log" | tail -n 20 >&2
         die "make failed in $build_dir; the full log is $build_dir/make.log"
     }
 }

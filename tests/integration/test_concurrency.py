@@ -1,0 +1,82 @@
+"""Concurrent register and status calls keep one record per user and kind.
+
+This is the failure of the old service: its page called register and
+then status at once, and both created a record.
+"""
+
+import collections
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from fleetreg_api import ID_FIELDS, fresh_user_id, request, make_token, sql
+
+USERS = 100
+CALLS_PER_USER = 16
+USERS_PER_WAVE = 4
+# Each request has its own 30 s socket timeout; the whole test stops
+# starting new waves after this many seconds.
+DEADLINE_SECONDS = 300
+
+# Call i of a user: even calls are fleet-owner, odd ones driver, and
+# register and status alternate in pairs, so each kind of record gets
+# four register and four status calls at the same moment.
+CALL_PLAN = [("fleet-owner" if i % 2 == 0 else "driver",
+              "register" if (i // 2) % 2 == 0 else "status")
+             for i in range(CALLS_PER_USER)]
+
+
+def call(user_id, kind, operation, barrier):
+    token = make_token(user_id)
+    barrier.wait(timeout=60)
+    if operation == "register":
+        return request("POST", f"/{kind}/register", token=token)
+    return request("GET", f"/{kind}/status", token=token)
+
+
+def run_wave(pool, user_ids):
+    """Start every call of the given users at one barrier; return results."""
+    barrier = threading.Barrier(len(user_ids) * CALLS_PER_USER)
+    futures = []
+    for user_id in user_ids:
+        for kind, operation in CALL_PLAN:
+            future = pool.submit(call, user_id, kind, operation, barrier)
+            futures.append((user_id, kind, future))
+    return [(user_id, kind, future.result())
+            for user_id, kind, future in futures]
+
+
+def test_concurrent_calls_one_record_each():
+    user_ids = [fresh_user_id() for _ in range(USERS)]
+    results = []
+    started = time.monotonic()
+
+    with ThreadPoolExecutor(USERS_PER_WAVE * CALLS_PER_USER) as pool:
+        for first in range(0, USERS, USERS_PER_WAVE):
+            assert time.monotonic() - started < DEADLINE_SECONDS
+            results += run_wave(pool, user_ids[first:first + USERS_PER_WAVE])
+
+    statuses = collections.Counter(response.status
+                                   for _, _, response in results)
+    created = collections.Counter()
+    record_ids = collections.defaultdict(set)
+    for user_id, kind, response in results:
+        if response.status == 201:
+            created[(user_id, kind)] += 1
+        if response.status in (200, 201):
+            record_ids[(user_id, kind)].add(response.json()[ID_FIELDS[kind]])
+
+    assert len(results) == USERS * CALLS_PER_USER
+    assert not [s for s in statuses if s >= 500], statuses
+    assert set(statuses) <= {200, 201}, statuses
+    for kind in ("fleet-owner", "driver"):
+        for user_id in user_ids:
+            assert created[(user_id, kind)] == 1, (user_id, kind)
+            assert len(record_ids[(user_id, kind)]) == 1, (user_id, kind)
+
+    id_list = ",".join(str(user_id) for user_id in user_ids)
+    for table in ("fleet_owners", "drivers"):
+        rows = sql(f"SELECT user_id, count(*) FROM {table} "
+                   f"WHERE user_id IN ({id_list}) GROUP BY user_id")
+        counts = {int(user_id): int(count) for user_id, count in rows}
+        assert counts == {user_id: 1 for user_id in user_ids}, table
