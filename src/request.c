@@ -9,7 +9,7 @@
 
 #include "request.h"
 
-/* Deepest nesting accepted; the top-level object is level 1. */
+/* Deepest nesting accepted, counting the top-level object as level 1. */
 #define REQUEST_MAX_DEPTH 8
 
 /* Bytes of client input quoted in an error message, before "...". */
@@ -25,7 +25,7 @@
  */
 #define REQUEST_RECORDED_MEMBERS 4
 
-/* What the strict scan found wrong. */
+/* Defects the strict scan reports. */
 enum request_scan_error {
     REQUEST_SCAN_OK = 0,
     REQUEST_SCAN_SYNTAX,
@@ -207,8 +207,8 @@ static bool request_word_equals(const char *text, size_t length,
 }
 
 /*
- * Checks one "name=value" media type parameter; only charset matters,
- * and it must name UTF-8, the only encoding JSON allows (RFC 8259).
+ * Checks one "name=value" media type parameter. Only charset matters, and
+ * it must name UTF-8, the only encoding JSON allows (RFC 8259).
  */
 static int request_check_parameter(const char *start, const char *end,
                                    struct api_error *error)
@@ -386,7 +386,7 @@ static bool request_scan_number(struct request_scan *scan)
     return true;
 }
 
-/* Reads the four hex digits of a \u escape; offset is past the 'u'. */
+/* Reads the four hex digits of a \u escape, with offset past the 'u'. */
 static bool request_scan_hex4(struct request_scan *scan, unsigned *unit)
 {
     *unit = 0;
@@ -414,10 +414,10 @@ static bool request_scan_hex4(struct request_scan *scan, unsigned *unit)
 }
 
 /*
- * Checks a \u escape (offset past the 'u'). cJSON accepts \u0000, which
- * cuts its C strings short ("tenant_id\u0000x" would read as tenant_id),
- * and lone surrogates, which are no character at all, so both are
- * rejected here.
+ * Checks a \u escape (offset past the 'u'). cJSON 1.7.15 accepts \u0000,
+ * which cuts its C strings short ("tenant_id\u0000x" reads as tenant_id),
+ * so it is rejected here, as are lone surrogates, which encode no
+ * character.
  */
 static bool request_scan_unicode_escape(struct request_scan *scan)
 {
@@ -458,7 +458,7 @@ static bool request_scan_unicode_escape(struct request_scan *scan)
     return true;
 }
 
-/* Scans a string; offset is at the opening quote. */
+/* Scans a string whose opening quote is at offset. */
 static bool request_scan_string(struct request_scan *scan)
 {
     scan->offset++;
@@ -609,9 +609,9 @@ static bool request_scan_value(struct request_scan *scan, int depth)
 
 /*
  * Scans the whole body as RFC 8259 JSON whose top-level value is an
- * object. cJSON is lenient (it takes leading zeros, raw control
- * characters in strings, \u0000 and lone surrogates), so this scan
- * decides what is valid and cJSON only builds the tree afterwards.
+ * object. cJSON 1.7.15 is lenient (it takes leading zeros, raw control
+ * characters in strings and \u0000), so this scan decides what is valid
+ * and cJSON only builds the tree afterwards.
  */
 static void request_scan_body(struct request_scan *scan)
 {
@@ -925,7 +925,7 @@ static int request_decode_json(enum record_kind kind, const char *body,
 
     /*
      * The body is length-delimited and not NUL-terminated, so cJSON must
-     * not require a terminator; the scan already checked the whole body.
+     * not require a terminator. The scan has checked the whole body.
      */
     object = cJSON_ParseWithLengthOpts(body, length, &end, false);
     if (object == NULL || !cJSON_IsObject(object)) {

@@ -108,6 +108,11 @@ static void content_length_above_max_is_413(void)
     check_error(413, "payload_too_large");
     CHECK(message_has("..."));
     CHECK(strstr(error.message, huge + 900) == NULL);
+
+    /* 2^64 + 5 would wrap to 5 in a size_t. */
+    CHECK(request_parse_content_length("18446744073709551621", 100, &length,
+                                       &error) == -1);
+    check_error(413, "payload_too_large");
 }
 
 /* --- media type --- */
@@ -360,6 +365,22 @@ static void rejects_invalid_utf8(void)
     }
 }
 
+static void rejects_utf8_cut_at_end_of_body(void)
+{
+    /* An exact-size copy, so reading past the end is a memory error. */
+    const char text[] = "{\"business_name\": \"\xf0\x9f\x9a";
+    char *body = malloc(sizeof(text) - 1);
+
+    memcpy(body, text, sizeof(text) - 1);
+    for (size_t cut = 1; cut <= 3; cut++) {
+        CHECK(decode_length(RECORD_FLEET_OWNER, JSON, body,
+                            sizeof(text) - 1 - 3 + cut) == -1);
+        check_error(400, "invalid_json");
+        CHECK(message_has("UTF-8"));
+    }
+    free(body);
+}
+
 static void accepts_utf8_edge_characters(void)
 {
     /* U+0800, U+D7FF, U+E000, U+FFFF, U+10000 and U+10FFFF are valid. */
@@ -482,6 +503,10 @@ static void truncates_long_field_name_in_message(void)
     check_error(422, "invalid_field");
     CHECK(message_has("kkkk..."));
     CHECK(strlen(error.message) < 200);
+
+    /* At most 32 bytes of the name are quoted. */
+    body[2 + 33] = '\0';
+    CHECK(strstr(error.message, body + 2) == NULL);
 }
 
 static void rejects_bad_tenant_ids(void)
@@ -594,6 +619,7 @@ int main(void)
     RUN_TEST(rejects_body_that_is_not_an_object);
     RUN_TEST(rejects_nesting_deeper_than_8);
     RUN_TEST(rejects_invalid_utf8);
+    RUN_TEST(rejects_utf8_cut_at_end_of_body);
     RUN_TEST(accepts_utf8_edge_characters);
     RUN_TEST(rejects_duplicate_keys);
     RUN_TEST(rejects_nul_escape);
