@@ -23,6 +23,15 @@
 /* 2^53 - 1, the largest integer that a double (cJSON's number) holds. */
 #define AUTH_MAX_SAFE_INTEGER 9007199254740991.0
 
+/*
+ * Members allowed in a token header, which is read before the signature
+ * is checked. The bound keeps the quadratic duplicate check cheap.
+ */
+#define AUTH_HEADER_MAX_MEMBERS 16
+
+/* Members allowed in the claims, which are read only once signed. */
+#define AUTH_CLAIMS_MAX_MEMBERS 1024
+
 /* DER object identifiers that mark a public key's type and curve. */
 static const unsigned char AUTH_OID_RSA[] = {
     0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01
@@ -517,9 +526,13 @@ static int auth_split_token(const char *token, struct auth_token_parts *parts,
     return 0;
 }
 
-/* Returns true when two members of object have the same name. */
-static bool auth_has_duplicate_member(const cJSON *object)
+/* Returns true when object has two members of one name or too many. */
+static bool auth_has_bad_members(const cJSON *object, int max_members)
 {
+    if (cJSON_GetArraySize(object) > max_members) {
+        return true;
+    }
+
     for (const cJSON *a = object->child; a != NULL; a = a->next) {
         for (const cJSON *b = a->next; b != NULL; b = b->next) {
             if (strcmp(a->string, b->string) == 0) {
@@ -531,11 +544,13 @@ static bool auth_has_duplicate_member(const cJSON *object)
 }
 
 /*
- * Decodes one base64url part into a JSON object. Duplicate members are
- * rejected because libjwt's JSON parser and cJSON could pick different
- * ones. Returns the object (free with cJSON_Delete), or NULL.
+ * Decodes one base64url part into a JSON object of at most max_members
+ * members. Duplicate members are rejected because libjwt's JSON parser
+ * and cJSON could pick different ones. Returns the object (free with
+ * cJSON_Delete), or NULL.
  */
-static cJSON *auth_decode_part(const char *part, size_t length)
+static cJSON *auth_decode_part(const char *part, size_t length,
+                               int max_members)
 {
     unsigned char *json = malloc(length * 3 / 4 + 1);
     size_t json_length = 0;
@@ -553,7 +568,7 @@ static cJSON *auth_decode_part(const char *part, size_t length)
     free(json);
 
     if (object != NULL && (!cJSON_IsObject(object) ||
-                           auth_has_duplicate_member(object))) {
+                           auth_has_bad_members(object, max_members))) {
         cJSON_Delete(object);
         object = NULL;
     }
@@ -571,14 +586,16 @@ static int auth_check_header(const struct auth_verifier *verifier,
                              char *reason, size_t reason_size)
 {
     const char *expected = auth_algorithm_name(verifier->algorithm);
-    cJSON *header = auth_decode_part(parts->header, parts->header_length);
+    cJSON *header = auth_decode_part(parts->header, parts->header_length,
+                                     AUTH_HEADER_MAX_MEMBERS);
     const cJSON *alg;
     int status = 0;
 
     if (header == NULL) {
         return auth_fail(reason, reason_size,
-                         "token header is not a base64url JSON object "
-                         "without duplicate members");
+                         "token header is not a base64url JSON object of "
+                         "at most %d members, each named once",
+                         AUTH_HEADER_MAX_MEMBERS);
     }
 
     alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
@@ -806,13 +823,15 @@ static int auth_check_claims(const struct auth_verifier *verifier,
                              time_t now, int64_t *user_id, char *reason,
                              size_t reason_size)
 {
-    cJSON *claims = auth_decode_part(parts->payload, parts->payload_length);
+    cJSON *claims = auth_decode_part(parts->payload, parts->payload_length,
+                                     AUTH_CLAIMS_MAX_MEMBERS);
     int status;
 
     if (claims == NULL) {
         return auth_fail(reason, reason_size,
-                         "token payload is not a JSON object without "
-                         "duplicate members");
+                         "token payload is not a JSON object of at most "
+                         "%d members, each named once",
+                         AUTH_CLAIMS_MAX_MEMBERS);
     }
 
     status = auth_check_times(verifier, claims, now, reason, reason_size);
