@@ -180,6 +180,19 @@ static int token_parse_arguments(int argc, char **argv,
     return -1;
 }
 
+static const char *token_algorithm_name(enum auth_algorithm algorithm)
+{
+    switch (algorithm) {
+    case AUTH_ALGORITHM_RS256:
+        return "RS256";
+    case AUTH_ALGORITHM_ES256:
+        return "ES256";
+    case AUTH_ALGORITHM_HS256:
+        break;
+    }
+    return "HS256";
+}
+
 /*
  * Fills the key file and algorithm that the command line left out, and
  * the issuer and audience, from the configuration. Returns 0, or -1
@@ -190,6 +203,18 @@ static int token_apply_config(struct token_request *request)
     struct config config;
     char error[512];
     bool needed = request->key_file[0] == '\0' || !request->has_algorithm;
+
+    /*
+     * Options override the configuration the way environment variables
+     * do, so that a missing default key file does not fail the load.
+     */
+    if (request->key_file[0] != '\0') {
+        setenv("FLEETREG_JWT_KEY_FILE", request->key_file, 1);
+    }
+    if (request->has_algorithm) {
+        setenv("FLEETREG_JWT_ALGORITHM",
+               token_algorithm_name(request->algorithm), 1);
+    }
 
     if (config_load(&config, NULL, error, sizeof(error)) != 0) {
         if (needed) {
@@ -281,8 +306,7 @@ static int token_check_key(const struct token_request *request,
                 "private key, but signing with %s needs one; pass "
                 "--key-file with the private key that matches the "
                 "service's public key\n", request->key_file,
-                request->algorithm == AUTH_ALGORITHM_RS256 ? "RS256"
-                                                           : "ES256");
+                token_algorithm_name(request->algorithm));
         return -1;
     }
     return 0;
