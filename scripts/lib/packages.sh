@@ -7,7 +7,7 @@ PACKAGES_REQUIRED=(
     postgresql-15 postgresql-client-15 pgbouncer nginx
     sqitch libdbd-pg-perl
     openssl ca-certificates curl procps util-linux
-    python3 python3-pytest
+    python3 python3-pytest python3-psycopg2
 )
 
 # Installs every missing package in one apt-get call. Packages already

@@ -80,6 +80,8 @@ BEGIN
 END
 $$;
 ALTER ROLE fleetreg_app SET statement_timeout = '5s';
+-- The schema tests deploy sqitch into scratch databases of their own.
+ALTER ROLE fleetreg_owner CREATEDB;
 SELECT 'CREATE DATABASE fleetreg OWNER fleetreg_owner'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'fleetreg')
 \gexec
