@@ -799,8 +799,9 @@ static int auth_read_subject(const cJSON *claims, int64_t *user_id,
     if (cJSON_IsNumber(sub)) {
         double value = sub->valuedouble;
 
-        if (!isfinite(value) || value != floor(value) || value < 1 ||
-            value > AUTH_MAX_SAFE_INTEGER) {
+        /* The range check comes first so that the cast is defined. */
+        if (!(value >= 1 && value <= AUTH_MAX_SAFE_INTEGER) ||
+            (double)(int64_t)value != value) {
             return auth_fail(reason, reason_size,
                              "token sub number is not a whole number from "
                              "1 to 2^53 - 1");
