@@ -40,15 +40,15 @@ static void dedupe_on_interrupt(int signal_number)
     dedupe_interrupted = 1;
 }
 
-/* Prints a libpq message without its trailing newline. */
-static void dedupe_print_error(const char *what, const char *message)
+/* Prints a libpq message, without its trailing newline, after context. */
+static void dedupe_print_error(const char *context, const char *message)
 {
     size_t length = strlen(message);
 
     while (length > 0 && message[length - 1] == '\n') {
         length--;
     }
-    fprintf(stderr, "fleetreg-admin: %s: %.*s\n", what, (int)length,
+    fprintf(stderr, "fleetreg-admin: %s: %.*s\n", context, (int)length,
             message);
 }
 
@@ -212,8 +212,11 @@ static int dedupe_resolve_conninfo(const struct dedupe_options *options,
     return 0;
 }
 
-/* Connects; the connection string is never printed, as it may hold a
- * password. Returns the connection or NULL after reporting. */
+/*
+ * Connects to the database. Returns the connection, or NULL after
+ * reporting. The connection string is never printed because it may
+ * contain a password.
+ */
 static PGconn *dedupe_connect(const struct dedupe_options *options)
 {
     static struct config config;
@@ -235,10 +238,11 @@ static PGconn *dedupe_connect(const struct dedupe_options *options)
 }
 
 /*
- * Runs one statement with text parameters. Returns the result, or NULL
- * after reporting the error with what; the caller frees it with PQclear.
+ * Runs one statement with text parameters. Returns the result, which the
+ * caller frees with PQclear, or NULL after reporting the error after
+ * context.
  */
-static PGresult *dedupe_query(PGconn *connection, const char *what,
+static PGresult *dedupe_query(PGconn *connection, const char *context,
                               const char *sql, int count,
                               const char *const *values)
 {
@@ -247,7 +251,7 @@ static PGresult *dedupe_query(PGconn *connection, const char *what,
     ExecStatusType status = PQresultStatus(result);
 
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        dedupe_print_error(what, PQresultErrorMessage(result));
+        dedupe_print_error(context, PQresultErrorMessage(result));
         PQclear(result);
         return NULL;
     }
@@ -336,7 +340,10 @@ int admin_duplicates_main(int argc, char **argv)
     return total > 0 ? DEDUPE_EXIT_FOUND : 0;
 }
 
-/* Fails with the deploy command when the merge functions are missing. */
+/*
+ * Checks that the merge functions exist. Returns 0, or -1 after printing
+ * the sqitch command that deploys them.
+ */
 static int dedupe_check_schema(PGconn *connection)
 {
     static const char *const sql =
@@ -485,8 +492,11 @@ static int dedupe_apply_kind(PGconn *connection, const char *kind,
     return dedupe_interrupted ? 1 : 0;
 }
 
-/* Stops after the current batch on the first SIGINT or SIGTERM; a second
- * one ends the process at once (the server rolls that batch back). */
+/*
+ * Makes the first SIGINT or SIGTERM stop the run after the current batch.
+ * A second signal ends the process at once, and the server then rolls
+ * back the batch in progress.
+ */
 static void dedupe_install_interrupt(void)
 {
     struct sigaction action;

@@ -47,7 +47,7 @@ def test_duplicates_works_on_the_baseline(scratch_db):
                                               "driver\t201\t3,4,5"]
 
 
-def test_dry_run_prints_the_plan_and_changes_nothing(duplicated):
+def test_dry_run_prints_plan_only(duplicated):
     plan = duplicated.query("SELECT kind, user_id::text, action, "
                             "record_id::text, details "
                             "FROM fleetreg_merge_plan()")
@@ -60,7 +60,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(duplicated):
     assert run_admin(duplicated, "duplicates").returncode == 1
 
 
-def test_apply_merges_then_duplicates_exits_0(duplicated):
+def test_apply_then_duplicates_exits_0(duplicated):
     result = run_admin(duplicated, "dedupe", "--apply", "--batch-size", "2")
 
     assert result.returncode == 0, result.stderr

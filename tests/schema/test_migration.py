@@ -52,7 +52,7 @@ def migrated(scratch_db):
     return scratch_db
 
 
-def test_empty_database_deploys_verifies_reverts(scratch_db):
+def test_empty_database_deploy_and_revert(scratch_db):
     scratch_db.deploy()
     scratch_db.sqitch("verify")
 
@@ -209,7 +209,7 @@ def test_dry_run_plans_without_changes(scratch_db):
     assert deletes == 7 + 3
 
 
-def test_dry_run_matches_the_applied_merge(scratch_db):
+def test_dry_run_matches_applied_merge(scratch_db):
     fixtures.load_baseline(scratch_db)
     scratch_db.deploy(to="merge_duplicates")
     plan = scratch_db.query("SELECT kind, user_id, action, record_id "
@@ -266,7 +266,7 @@ def test_long_business_name_stops_the_deploy(scratch_db):
     assert "longer than 200 characters" in result.stderr
 
 
-def test_invalid_index_from_failed_build_is_replaced(scratch_db):
+def test_invalid_index_is_replaced(scratch_db):
     fixtures.load_baseline(scratch_db)
     scratch_db.deploy(to="merge_duplicates")
     with pytest.raises(Exception, match="could not create unique index"):
@@ -283,7 +283,7 @@ def test_invalid_index_from_failed_build_is_replaced(scratch_db):
     assert duplicate_count(scratch_db, "fleet_owners") == 0
 
 
-def test_locked_table_fails_after_bounded_attempts(scratch_db):
+def test_locked_table_fails_after_5_attempts(scratch_db):
     fixtures.load_baseline(scratch_db)
     scratch_db.deploy(to="merge_duplicates")
     # An open transaction that has read the table keeps ACCESS SHARE,
