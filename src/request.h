@@ -42,8 +42,8 @@ int request_parse_content_length(const char *content_length,
  * Content-Type of application/json (parameters such as charset=utf-8 are
  * allowed), else 415. The body must be valid UTF-8 JSON: an object with
  * only the kind's known fields, no duplicate keys, nesting no deeper than
- * a small bound; tenant_id a positive integer at most 2^53 - 1 (also
- * below INT32_MAX as the column is integer); business_name (fleet owners
+ * a small bound; tenant_id a positive integer at most 2^53 - 1 (and
+ * at most INT32_MAX, as the column is integer); business_name (fleet owners
  * only) a string of at most 200 characters with no control characters
  * and no NUL. Returns 0 with *options filled, or -1 with *error (400
  * invalid_json, 415 unsupported_media_type, or 422 invalid_field naming
