@@ -458,6 +458,7 @@ static int dedupe_apply_kind(PGconn *connection, const char *kind,
     struct timespec start;
     double last_report = 0.0;
     long merged = 0;
+    int finished = 0;
     long total = dedupe_count_users(connection, kind);
 
     if (total < 0) {
@@ -477,6 +478,7 @@ static int dedupe_apply_kind(PGconn *connection, const char *kind,
         }
         merged += batch;
         if (batch == 0) {
+            finished = 1;
             break;
         }
         if (elapsed - last_report >= DEDUPE_PROGRESS_SECONDS) {
@@ -488,8 +490,8 @@ static int dedupe_apply_kind(PGconn *connection, const char *kind,
 
     fprintf(stderr, "%s: %ld users merged in %.1f s%s\n", kind, merged,
             dedupe_seconds_since(&start),
-            dedupe_interrupted ? ", interrupted; run again to continue" : "");
-    return dedupe_interrupted ? 1 : 0;
+            finished ? "" : ", interrupted; run again to continue");
+    return finished ? 0 : 1;
 }
 
 /*
