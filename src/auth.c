@@ -854,7 +854,7 @@ int auth_verify_bearer(const struct auth_verifier *verifier,
                        const char *authorization, time_t now,
                        int64_t *user_id, char *reason, size_t reason_size)
 {
-    struct auth_token_parts parts;
+    struct auth_token_parts parts = { 0 };
     const char *token = NULL;
 
     if (verifier->key == NULL) {
