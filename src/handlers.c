@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "records.h"
 #include "request.h"
+#include "request_params.h"
 #include "route.h"
 
 static const char *handlers_status_text(int status)
@@ -82,30 +83,20 @@ static void handlers_write_error(FCGX_Request *request,
     }
 }
 
-/* Rejects requests with more or longer parameters than configured. */
-static int handlers_check_params(const struct config *config,
-                                 FCGX_Request *request,
-                                 struct api_error *error)
+static struct request_limits handlers_limits(const struct config *config)
 {
-    int count = 0;
+    struct request_limits limits = {
+        .max_params = (size_t)config->max_params,
+        .max_param_bytes = (size_t)config->max_param_bytes,
+        .max_body_bytes = (size_t)config->max_body_bytes,
+    };
 
-    for (char **pair = request->envp; *pair != NULL; pair++) {
-        count++;
-        if (count > config->max_params ||
-            strlen(*pair) > (size_t)config->max_param_bytes) {
-            return api_error_set(error, 400, "invalid_request",
-                                 "the request carries too many or too "
-                                 "long headers; send at most %d, each "
-                                 "under %d bytes", config->max_params,
-                                 config->max_param_bytes);
-        }
-    }
-    return 0;
+    return limits;
 }
 
 static const char *handlers_param(FCGX_Request *request, const char *name)
 {
-    return FCGX_GetParam(name, request->envp);
+    return request_params_get(request->envp, name);
 }
 
 /*
@@ -114,8 +105,8 @@ static const char *handlers_param(FCGX_Request *request, const char *name)
  * malloc'ed buffer (freed by the caller) or NULL with *error.
  */
 static char *handlers_read_body(const struct config *config,
-                                FCGX_Request *request, size_t declared,
-                                size_t *length, struct api_error *error)
+                                FCGX_Request *request, size_t *length,
+                                struct api_error *error)
 {
     size_t capacity = (size_t)config->max_body_bytes + 1;
     char *body = malloc(capacity + 1);
@@ -132,49 +123,32 @@ static char *handlers_read_body(const struct config *config,
         received += (size_t)chunk;
     }
 
-    if (received > (size_t)config->max_body_bytes) {
-        api_error_set(error, 413, "payload_too_large",
-                      "the body exceeds %d bytes; send a smaller body",
-                      config->max_body_bytes);
-    } else if (received != declared) {
-        api_error_set(error, 400, "invalid_request",
-                      "Content-Length says %zu bytes but %zu arrived; "
-                      "send a body of the declared length", declared,
-                      received);
-    } else {
-        body[received] = '\0';
-        *length = received;
-        return body;
-    }
-    free(body);
-    return NULL;
+    body[received] = '\0';
+    *length = received;
+    return body;
 }
 
-/* Decodes the register body into options. Returns 0 or -1 with *error. */
+/*
+ * Decodes the register body into options, checking it against
+ * CONTENT_LENGTH. Returns 0 or -1 with *error.
+ */
 static int handlers_read_options(struct worker_context *context,
                                  FCGX_Request *request, enum record_kind kind,
                                  struct registration_options *options,
                                  struct api_error *error)
 {
-    size_t declared;
+    struct request_limits limits = handlers_limits(context->config);
     size_t length = 0;
     char *body;
     int status;
 
-    if (request_parse_content_length(
-            handlers_param(request, "CONTENT_LENGTH"),
-            (size_t)context->config->max_body_bytes, &declared, error) != 0) {
-        return -1;
-    }
-    body = handlers_read_body(context->config, request, declared, &length,
-                              error);
+    body = handlers_read_body(context->config, request, &length, error);
     if (body == NULL) {
         return -1;
     }
 
-    status = request_decode_body(kind, handlers_param(request,
-                                                      "CONTENT_TYPE"),
-                                 body, length, options, error);
+    status = request_params_decode_body(kind, request->envp, body, length,
+                                        &limits, options, error);
     free(body);
     return status;
 }
@@ -341,6 +315,7 @@ static void handlers_dispatch(struct worker_context *context,
 
 void handlers_serve(struct worker_context *context, FCGX_Request *request)
 {
+    struct request_limits limits = handlers_limits(context->config);
     const char *method = handlers_param(request, "REQUEST_METHOD");
     const char *path = handlers_param(request, "DOCUMENT_URI");
     struct api_error error;
@@ -350,7 +325,7 @@ void handlers_serve(struct worker_context *context, FCGX_Request *request)
     clock_gettime(CLOCK_MONOTONIC, &start);
     log_set_request_id(handlers_param(request, "REQUEST_ID"));
 
-    if (handlers_check_params(context->config, request, &error) != 0 ||
+    if (request_params_check(request->envp, &limits, &error) != 0 ||
         route_match(method != NULL ? method : "",
                     path != NULL ? path : "", &route, &error) != 0) {
         handlers_write_error(request, &error);
