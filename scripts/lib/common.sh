@@ -52,8 +52,8 @@ paths_init() {
 }
 
 # Creates the state folders. nginx workers (www-data) must reach the
-# FastCGI socket and postgres must reach its own folders, so the tree is
-# world-traversable; secrets sit in files of mode 0600 or 0640.
+# FastCGI socket and postgres its own folders, so the tree is
+# world-traversable. Secrets are in files of mode 0600.
 paths_create() {
     mkdir -p "$STATE_DIR" "$ETC_DIR" "$RUN_DIR" "$LOG_DIR" "$TLS_DIR" \
         "$STATE_DIR/nginx" "$STATE_DIR/postgresql" "$PG_SOCKET_DIR"

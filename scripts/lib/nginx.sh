@@ -15,13 +15,30 @@ nginx_certificate_create() {
     chmod 0600 "$TLS_DIR/key.pem"
 }
 
+# Prints the folder nginx serves the page from: web/ of the checkout,
+# so edits show at once, or a copy in the state folder when the www-data
+# workers cannot read the checkout (a clone under /root, for example).
+nginx_web_root() {
+    if runuser -u www-data -- test -r "$ROOT_DIR/web/static/app.js"; then
+        echo "$ROOT_DIR/web"
+        return 0
+    fi
+    rm -rf "$STATE_DIR/web"
+    cp -R "$ROOT_DIR/web" "$STATE_DIR/web"
+    chmod -R a+rX "$STATE_DIR/web"
+    echo "$STATE_DIR/web"
+}
+
 # Renders the site template and a main configuration that keeps every
 # path (pid, logs, temporary files) inside the state folder.
 nginx_configure() {
+    local web_root
+
+    web_root=$(nginx_web_root)
     sed -e "s|@LISTEN@|127.0.0.1:$HTTPS_PORT|g" \
         -e "s|@TLS_CERT@|$TLS_DIR/cert.pem|g" \
         -e "s|@TLS_KEY@|$TLS_DIR/key.pem|g" \
-        -e "s|@WEB_ROOT@|$ROOT_DIR/web|g" \
+        -e "s|@WEB_ROOT@|$web_root|g" \
         -e "s|@NGINX_DIR@|$ROOT_DIR/nginx|g" \
         -e "s|@SOCKET@|$FLEETREG_SOCKET|g" \
         -e "s|@RATE@|${FLEETREG_DEV_RATE:-20r/s}|g" \

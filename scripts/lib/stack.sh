@@ -21,7 +21,7 @@ stack_saved_build() {
 }
 
 # Starts every part that is not running yet, in dependency order, and
-# waits until nginx answers /readyz. Parts already running stay as they
+# waits until /readyz returns 200 through nginx. Parts already running stay as they
 # are, so a second run only checks.
 stack_up() {
     local build_dir=$1
@@ -52,7 +52,7 @@ stack_wait_ready() {
         curl -s --cacert "$TLS_DIR/cert.pem" "$HTTPS_URL/readyz" >&2 || true
         echo >&2
         tail -n 20 "$FLEETREG_LOG" >&2 || true
-        die "$HTTPS_URL/readyz did not answer 200 in 30 s; logs are in" \
+        die "$HTTPS_URL/readyz did not return 200 in 30 s; logs are in" \
             "$LOG_DIR"
     fi
 }
@@ -97,6 +97,7 @@ stack_env() {
     local name
     local -A values=(
         [FLEETREG_DEV_DIR]=$STATE_DIR
+        [FLEETREG_DEV_PORT]=$HTTPS_PORT
         [FLEETREG_URL]=$HTTPS_URL
         [FLEETREG_CA_FILE]=$TLS_DIR/cert.pem
         [FLEETREG_JWT_SECRET_FILE]=$JWT_KEY_FILE

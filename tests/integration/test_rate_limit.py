@@ -1,4 +1,4 @@
-"""nginx's per-address rate limit answers 429 in the JSON error shape."""
+"""nginx's per-address rate limit returns 429 in the JSON error shape."""
 
 import time
 
@@ -11,7 +11,7 @@ MAX_REQUESTS = 1000
 MAX_SECONDS = 30
 
 
-def test_rate_limit_answers_json_429():
+def test_rate_limit_returns_json_429():
     connection = connect(source_address=SOURCE_ADDRESS)
     started = time.monotonic()
     limited = None

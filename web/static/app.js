@@ -77,7 +77,7 @@ function errorText(result) {
     return error.message + " (HTTP " + result.status + ", " + error.code +
       ")";
   }
-  return "The server answered HTTP " + result.status + " without details.";
+  return "The server returned HTTP " + result.status + " without details.";
 }
 
 function showError(title, message) {
