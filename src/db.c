@@ -131,8 +131,11 @@ static enum db_status db_check_schema(struct db *db)
     db->schema_missing = !found;
     if (!found) {
         snprintf(db->last_error, sizeof(db->last_error),
-                 "fleet_owners and drivers lack UNIQUE (user_id); run "
-                 "\"sqitch deploy\" in the sqitch folder");
+                 "constraint fleet_owners_user_id_key or "
+                 "drivers_user_id_key (UNIQUE (user_id)) is missing. Deploy "
+                 "the schema as its owner, straight to PostgreSQL: run "
+                 "sqitch deploy --target db:pg:DBNAME from the sqitch "
+                 "folder of the fleetreg source");
         return DB_STATUS_FAILED;
     }
     return DB_STATUS_OK;
