@@ -2,8 +2,8 @@
 
 import pytest
 
-from fleetreg_api import (fresh_user_id, make_token, request, row_count,
-                          status)
+from fleetreg_api import (connect, fresh_user_id, make_token, request,
+                          row_count, status)
 
 JSON = {"Content-Type": "application/json"}
 
@@ -157,3 +157,33 @@ def test_status_ignores_query_string():
     assert response.json()["user_id"] == user_id
     assert row_count("driver", other_user_id) == 0
     assert status("driver", user_id).status == 200
+
+
+def test_metrics_served_to_loopback():
+    response = request("GET", "/metrics")
+
+    assert response.status == 200, response
+    assert response.header("content-type").startswith("text/plain")
+    assert b"fleetreg_requests_total" in response.body
+
+
+def test_two_authorization_headers_rejected():
+    user_id = fresh_user_id()
+    headers = [("Authorization", "Bearer " + make_token(user_id)),
+               ("Authorization", "Bearer other")]
+
+    connection = connect()
+    try:
+        connection.putrequest("GET", "/driver/status")
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 400, body
+    assert response.getheader("content-type") == "application/json"
+    assert b'"invalid_request"' in body
+    assert row_count("driver", user_id) == 0
