@@ -68,6 +68,14 @@ class ScratchDatabase:
                            result.stdout, result.stderr))
         return result
 
+    def start_sqitch(self, *args):
+        """Starts sqitch without waiting, in a new process group so that a
+        test can kill it together with its psql."""
+        return subprocess.Popen(
+            ["sqitch", *args, "--target", self.target], cwd=SQITCH_DIR,
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, start_new_session=True)
+
     def deploy(self, to=None, check=True):
         args = ["deploy"]
         if to:
