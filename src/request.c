@@ -801,6 +801,24 @@ static int request_decode_business_name(const cJSON *value,
     return 0;
 }
 
+/* Names a JSON value's type, with its article, for error messages. */
+static const char *request_json_type_name(const cJSON *value)
+{
+    if (cJSON_IsString(value)) {
+        return "a string";
+    }
+    if (cJSON_IsBool(value)) {
+        return "a boolean";
+    }
+    if (cJSON_IsArray(value)) {
+        return "an array";
+    }
+    if (cJSON_IsObject(value)) {
+        return "an object";
+    }
+    return "this value";
+}
+
 /*
  * Reads tenant_id from its raw text, not from cJSON's double, so that
  * 1.0, 1e3 and digits beyond a double's precision are seen as written.
@@ -822,8 +840,9 @@ static int request_decode_tenant_id(const cJSON *value,
     if (!cJSON_IsNumber(value)) {
         return api_error_set(error, 422, "invalid_field",
                              "tenant_id must be a JSON number from 1 to "
-                             "%lld, such as 3 (not a string)",
-                             REQUEST_TENANT_ID_MAX);
+                             "%lld, such as 3, not %s",
+                             REQUEST_TENANT_ID_MAX,
+                             request_json_type_name(value));
     }
 
     request_preview(preview, sizeof(preview), text, length);

@@ -553,6 +553,16 @@ static void rejects_tenant_id_of_other_types(void)
 
     CHECK(decode(RECORD_DRIVER, JSON, "{\"tenant_id\": null}") == -1);
     CHECK(message_has("null"));
+
+    /* The message names the type that was sent. */
+    CHECK(decode(RECORD_DRIVER, JSON, "{\"tenant_id\": \"5\"}") == -1);
+    CHECK(message_has("not a string"));
+    CHECK(decode(RECORD_DRIVER, JSON, "{\"tenant_id\": true}") == -1);
+    CHECK(message_has("not a boolean"));
+    CHECK(decode(RECORD_DRIVER, JSON, "{\"tenant_id\": [1]}") == -1);
+    CHECK(message_has("not an array"));
+    CHECK(decode(RECORD_DRIVER, JSON, "{\"tenant_id\": {}}") == -1);
+    CHECK(message_has("not an object"));
 }
 
 static void rejects_business_name_of_other_types(void)
