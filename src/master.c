@@ -1,5 +1,6 @@
 /* The master process: the listening socket and the supervision of workers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -363,11 +364,41 @@ static void master_signal_workers(struct master *master, int signal_number,
     }
 }
 
+/*
+ * Stops new connections at once and lets the workers drain the queue:
+ * with the path gone, nginx fails over (or returns 503) without waiting,
+ * and the non-blocking socket lets each worker accept until the queue is
+ * empty. A socket from systemd stays as it is, queue included, for the
+ * next start.
+ */
+static void master_stop_listening(struct master *master)
+{
+    int flags;
+
+    if (!master->owns_socket_path) {
+        return;
+    }
+    if (unlink(master->config.listen) != 0 && errno != ENOENT) {
+        log_event(LOG_LEVEL_WARNING, "unlink_failed", "path=%s error=\"%s\"",
+                  master->config.listen, strerror(errno));
+    }
+    /* A new master may create the path while this one drains. */
+    master->owns_socket_path = 0;
+
+    flags = fcntl(master->listen_fd, F_GETFL);
+    if (flags < 0 ||
+        fcntl(master->listen_fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+        log_event(LOG_LEVEL_WARNING, "drain_unavailable", "error=\"%s\"",
+                  strerror(errno));
+    }
+}
+
 static void master_begin_stop(struct master *master, int signal_number)
 {
     if (master->stopping) {
         return;
     }
+    master_stop_listening(master);
     master->stopping = 1;
     master->stop_deadline_ms = master_now_ms() +
         (long)master->config.shutdown_timeout_seconds * 1000;

@@ -1,5 +1,6 @@
 /* A worker process: accepts FastCGI requests one at a time until told to stop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +12,31 @@
 #include "worker.h"
 
 static volatile sig_atomic_t worker_stop_requested;
+static int worker_listen_fd = -1;
+
+/* The master makes the socket non-blocking when the whole service stops. */
+static int worker_socket_draining(void)
+{
+    int flags = fcntl(worker_listen_fd, F_GETFL);
+
+    return flags >= 0 && (flags & O_NONBLOCK) != 0;
+}
 
 /*
  * SIGTERM and SIGINT: finish the request in hand, then exit. The handler
  * is installed without SA_RESTART so that a worker blocked in accept()
- * wakes up, and FCGX_ShutdownPending() makes libfcgi stop accepting.
+ * wakes up. On a reload, FCGX_ShutdownPending() makes libfcgi stop
+ * accepting, since the new workers serve the queue. On a stop, libfcgi
+ * must still accept, so that the worker can drain the connections that
+ * are already queued (fcntl() is async-signal-safe).
  */
 static void worker_handle_stop(int signal_number)
 {
     (void)signal_number;
     worker_stop_requested = 1;
-    FCGX_ShutdownPending();
+    if (!worker_socket_draining()) {
+        FCGX_ShutdownPending();
+    }
 }
 
 static void worker_install_signals(void)
@@ -51,6 +66,27 @@ static void worker_install_signals(void)
     sigprocmask(SIG_UNBLOCK, &unblocked, NULL);
 }
 
+/*
+ * Serves the connections that nginx queued before the master removed
+ * the socket path, so that a stop fails none of them. The socket is
+ * non-blocking then, and libfcgi's accept returns -1 once the queue is
+ * empty.
+ */
+static void worker_drain(struct worker_context *context,
+                         FCGX_Request *request)
+{
+    int served = 0;
+
+    while (worker_socket_draining() && FCGX_Accept_r(request) >= 0) {
+        handlers_serve(context, request);
+        FCGX_Finish_r(request);
+        served++;
+    }
+    if (served > 0) {
+        log_event(LOG_LEVEL_INFO, "worker_drained", "requests=%d", served);
+    }
+}
+
 void worker_run(int listen_fd, const struct config *config,
                 const struct auth_verifier *verifier)
 {
@@ -58,6 +94,7 @@ void worker_run(int listen_fd, const struct config *config,
     FCGX_Request request;
     int status = 0;
 
+    worker_listen_fd = listen_fd;
     worker_install_signals();
     log_event(LOG_LEVEL_INFO, "worker_started", "%s", "");
 
@@ -71,6 +108,10 @@ void worker_run(int listen_fd, const struct config *config,
 
     while (!worker_stop_requested) {
         if (FCGX_Accept_r(&request) < 0) {
+            if (worker_socket_draining()) {
+                /* The master is stopping and its SIGTERM is on the way. */
+                break;
+            }
             if (worker_stop_requested || errno == EINTR) {
                 continue;
             }
@@ -81,6 +122,9 @@ void worker_run(int listen_fd, const struct config *config,
         }
         handlers_serve(&context, &request);
         FCGX_Finish_r(&request);
+    }
+    if (status == 0) {
+        worker_drain(&context, &request);
     }
 
     db_close(&context.db);
