@@ -10,6 +10,8 @@
 #include "metrics.h"
 
 #define DB_BACKOFF_BASE_MS 50
+/* A database that takes longer to answer SELECT 1 is not ready. */
+#define DB_PING_TIMEOUT_MS 500
 
 /* Both tables must carry UNIQUE (user_id): ON CONFLICT (user_id) needs it. */
 static const char db_schema_check_sql[] =
@@ -380,12 +382,31 @@ void db_rollback(struct db *db)
 
 enum db_status db_ping(struct db *db)
 {
-    enum db_status status = db_connect(db);
+    long deadline = db_now_ms() + DB_PING_TIMEOUT_MS;
+    int was_open = db->connection != NULL;
+    enum db_status status;
 
-    if (status != DB_STATUS_OK) {
-        return status;
+    /* pgbouncer queues the query while PostgreSQL is down; a short
+     * deadline makes /readyz report that within a second. */
+    if (db->deadline_ms == 0 || db->deadline_ms > deadline) {
+        db->deadline_ms = deadline;
     }
-    return db_command(db, "SELECT 1");
+    status = db_connect(db);
+
+    if (status == DB_STATUS_OK) {
+        status = db_command(db, "SELECT 1");
+    }
+
+    /* A connection that broke while idle (pgbouncer or PostgreSQL has
+     * restarted since) tells nothing about the path now, so one new
+     * connection, past the backoff, decides. */
+    if (status == DB_STATUS_RETRYABLE && was_open && db->connection == NULL) {
+        status = db_open(db);
+        if (status == DB_STATUS_OK) {
+            status = db_command(db, "SELECT 1");
+        }
+    }
+    return status;
 }
 
 const char *db_sqlstate(const PGresult *result)

@@ -79,7 +79,11 @@ void db_rollback(struct db *db);
  */
 void db_wait_backoff(const struct db *db);
 
-/* Runs SELECT 1. Returns DB_STATUS_OK when the round trip succeeded. */
+/*
+ * Runs SELECT 1 within 500 ms, or sooner when the request's deadline is
+ * nearer, on a new connection if the open one turns out to be broken.
+ * Returns DB_STATUS_OK when the round trip succeeded.
+ */
 enum db_status db_ping(struct db *db) __attribute__((warn_unused_result));
 
 /*
