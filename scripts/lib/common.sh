@@ -34,13 +34,6 @@ paths_init() {
     PG_DATA=$STATE_DIR/postgresql/data
     PG_SOCKET_DIR=$RUN_DIR/postgresql
     PG_PORT=5432
-    PGBOUNCER_PORT=6432
-    PGBOUNCER_INI=$ETC_DIR/pgbouncer.ini
-    PGBOUNCER_PID=$PG_SOCKET_DIR/pgbouncer.pid
-    FLEETREG_CONF=$ETC_DIR/fleetreg.conf
-    FLEETREG_SOCKET=$RUN_DIR/fleetreg.sock
-    FLEETREG_PID=$RUN_DIR/fleetreg.pid
-    FLEETREG_LOG=$LOG_DIR/fleetreg.log
     JWT_KEY_FILE=$ETC_DIR/jwt.key
     NGINX_CONF=$ETC_DIR/nginx.conf
     NGINX_PID=$RUN_DIR/nginx.pid
@@ -48,6 +41,32 @@ paths_init() {
     HTTPS_URL=https://127.0.0.1:$HTTPS_PORT
     OWNER_DB="host=$PG_SOCKET_DIR port=$PG_PORT dbname=fleetreg user=fleetreg_owner"
     SUPERUSER_DB="host=$PG_SOCKET_DIR port=$PG_PORT dbname=fleetreg user=postgres"
+    SECOND_INSTANCE_MARK=$STATE_DIR/second-instance
+    instance_select 1
+}
+
+# Points the pgbouncer and fleetreg paths at one instance of the stack.
+# Instance 1 is the stack itself. Instance 2 is a second pgbouncer and
+# fleetreg on the same database and behind the same nginx upstream, like
+# a second app host (see `scripts/dev second`).
+instance_select() {
+    local number=$1
+    local suffix=""
+
+    case $number in
+        1) ;;
+        2) suffix=-2 ;;
+        *) die "the instance number must be 1 or 2; got '$number'" ;;
+    esac
+    INSTANCE=$number
+    PGBOUNCER_PORT=$((6431 + number))
+    PGBOUNCER_INI=$ETC_DIR/pgbouncer$suffix.ini
+    PGBOUNCER_PID=$PG_SOCKET_DIR/pgbouncer$suffix.pid
+    PGBOUNCER_LOG=$LOG_DIR/pgbouncer$suffix.log
+    FLEETREG_CONF=$ETC_DIR/fleetreg$suffix.conf
+    FLEETREG_SOCKET=$RUN_DIR/fleetreg$suffix.sock
+    FLEETREG_PID=$RUN_DIR/fleetreg$suffix.pid
+    FLEETREG_LOG=$LOG_DIR/fleetreg$suffix.log
     APP_DB="host=$PG_SOCKET_DIR port=$PGBOUNCER_PORT dbname=fleetreg user=fleetreg_app"
 }
 

@@ -19,9 +19,11 @@ socket_mode = 0660
 socket_group = www-data
 workers = ${FLEETREG_DEV_WORKERS:-4}
 database = $APP_DB
-connect_timeout = 5
-statement_timeout = 5000
+connect_timeout = 2
+statement_timeout = 3000
+request_timeout = 5000
 db_retries = 3
+db_backoff_max = 500
 retry_after = 1
 jwt_algorithm = HS256
 jwt_key_file = $JWT_KEY_FILE
@@ -81,6 +83,17 @@ fleetreg_kill_worker() {
     [[ -n $worker ]] || die "fleetreg master $master has no workers"
     kill -KILL "$worker"
     log_step "fleetreg: killed worker $worker of master $master"
+}
+
+# Sends SIGHUP: the master re-reads its configuration and replaces its
+# workers, letting the old ones finish the requests they hold.
+fleetreg_reload() {
+    local master
+
+    fleetreg_running || die "fleetreg is not running; run: scripts/dev up"
+    master=$(pidfile_read "$FLEETREG_PID")
+    kill -HUP "$master"
+    log_step "fleetreg: sent SIGHUP to master $master"
 }
 
 # Prints a token for the given user id, signed with the stack's key.

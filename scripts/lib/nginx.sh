@@ -32,15 +32,21 @@ nginx_web_root() {
 # Renders the site template and a main configuration that keeps every
 # path (pid, logs, temporary files) inside the state folder.
 nginx_configure() {
-    local web_root
+    local web_root second_server=""
 
     web_root=$(nginx_web_root)
-    sed -e "s|@LISTEN@|127.0.0.1:$HTTPS_PORT|g" \
+    # With a second instance, the upstream gets its socket as well.
+    if [[ -e $SECOND_INSTANCE_MARK ]]; then
+        second_server="s|^\( *\)server unix:@SOCKET@\(.*\)$|&\n\1server"
+        second_server+=" unix:$RUN_DIR/fleetreg-2.sock\2|"
+    fi
+    sed -e "$second_server" \
+        -e "s|@LISTEN@|127.0.0.1:$HTTPS_PORT|g" \
         -e "s|@TLS_CERT@|$TLS_DIR/cert.pem|g" \
         -e "s|@TLS_KEY@|$TLS_DIR/key.pem|g" \
         -e "s|@WEB_ROOT@|$web_root|g" \
         -e "s|@NGINX_DIR@|$ROOT_DIR/nginx|g" \
-        -e "s|@SOCKET@|$FLEETREG_SOCKET|g" \
+        -e "s|@SOCKET@|$RUN_DIR/fleetreg.sock|g" \
         -e "s|@RATE@|${FLEETREG_DEV_RATE:-20r/s}|g" \
         -e "s|@BURST@|${FLEETREG_DEV_BURST:-40}|g" \
         "$ROOT_DIR/nginx/fleetreg.conf.in" >"$ETC_DIR/nginx-site.conf"
@@ -60,7 +66,14 @@ http {
     default_type application/octet-stream;
     sendfile on;
     keepalive_timeout 30s;
-    access_log $LOG_DIR/nginx-access.log;
+    # The client port and upstream fields let a test match each of its
+    # requests to the upstream that served or failed it.
+    log_format fleetreg '\$remote_addr:\$remote_port [\$time_local] '
+                        '"\$request" \$status \$body_bytes_sent '
+                        'request_id=\$request_id upstream=\$upstream_addr '
+                        'upstream_status=\$upstream_status '
+                        'request_time=\$request_time';
+    access_log $LOG_DIR/nginx-access.log fleetreg;
     client_body_temp_path $STATE_DIR/nginx/client_body;
     fastcgi_temp_path $STATE_DIR/nginx/fastcgi;
     proxy_temp_path $STATE_DIR/nginx/proxy;

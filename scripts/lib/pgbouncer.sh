@@ -24,8 +24,13 @@ auth_type = trust
 auth_file = $ETC_DIR/pgbouncer-users.txt
 max_client_conn = 200
 default_pool_size = 20
-server_connect_timeout = 5
-logfile = $LOG_DIR/pgbouncer.log
+; Fault settings as in pgbouncer/pgbouncer.ini, which gives the reasons.
+server_connect_timeout = 2
+server_login_retry = 0.5
+query_wait_timeout = 1
+server_check_delay = 10
+idle_transaction_timeout = 10
+logfile = $PGBOUNCER_LOG
 pidfile = $PGBOUNCER_PID
 CONF
     chmod 0644 "$PGBOUNCER_INI" "$ETC_DIR/pgbouncer-users.txt"
@@ -40,13 +45,13 @@ pgbouncer_start() {
         log_step "pgbouncer: running (pid $(pidfile_read "$PGBOUNCER_PID"))"
         return 0
     fi
-    log_step "pgbouncer: starting"
+    log_step "pgbouncer: starting on port $PGBOUNCER_PORT"
     pgbouncer_configure
-    log_file_for_postgres "$LOG_DIR/pgbouncer.log"
+    log_file_for_postgres "$PGBOUNCER_LOG"
     as_postgres pgbouncer -d -q "$PGBOUNCER_INI" ||
-        die "pgbouncer did not start; see $LOG_DIR/pgbouncer.log"
+        die "pgbouncer did not start; see $PGBOUNCER_LOG"
     wait_for 10 test -S "$PG_SOCKET_DIR/.s.PGSQL.$PGBOUNCER_PORT" ||
-        die "pgbouncer socket did not appear; see $LOG_DIR/pgbouncer.log"
+        die "pgbouncer socket did not appear; see $PGBOUNCER_LOG"
 }
 
 # SIGTERM makes pgbouncer 1.18 exit at once, dropping client sessions,

@@ -60,9 +60,40 @@ stack_wait_ready() {
 # Stops every part in the reverse order of stack_up. Data stays.
 stack_down() {
     nginx_stop
+    instance_select 2
+    fleetreg_stop
+    pgbouncer_stop
+    instance_select 1
+    rm -f "$SECOND_INSTANCE_MARK"
     fleetreg_stop
     pgbouncer_stop
     postgres_stop
+}
+
+# Starts instance 2 (its own pgbouncer and fleetreg on the same database)
+# and reloads nginx with both sockets in its upstream: two app hosts
+# racing for the same users, on one machine.
+stack_second_up() {
+    stack_use_build "$(stack_saved_build)"
+    postgres_running || die "PostgreSQL is not running; run: scripts/dev up"
+    instance_select 2
+    pgbouncer_start
+    fleetreg_start
+    instance_select 1
+    touch "$SECOND_INSTANCE_MARK"
+    nginx_start
+}
+
+# Takes instance 2 out of nginx's upstream first, then stops it.
+stack_second_down() {
+    rm -f "$SECOND_INSTANCE_MARK"
+    if nginx_running; then
+        nginx_start
+    fi
+    instance_select 2
+    fleetreg_stop
+    pgbouncer_stop
+    instance_select 1
 }
 
 stack_status() {
@@ -70,24 +101,29 @@ stack_status() {
 
     printf 'state folder: %s\n' "$STATE_DIR"
     if [[ -f $PG_DATA/PG_VERSION ]] && postgres_running; then
-        printf '%-10s running\n' postgres
+        printf '%-12s running\n' postgres
     else
-        printf '%-10s stopped\n' postgres
+        printf '%-12s stopped\n' postgres
     fi
-    for part in pgbouncer fleetreg nginx; do
+    for part in pgbouncer fleetreg pgbouncer-2 fleetreg-2 nginx; do
         case $part in
             pgbouncer) pid_file=$PGBOUNCER_PID ;;
             fleetreg) pid_file=$FLEETREG_PID ;;
+            pgbouncer-2) pid_file=$PG_SOCKET_DIR/pgbouncer-2.pid ;;
+            fleetreg-2) pid_file=$RUN_DIR/fleetreg-2.pid ;;
             nginx) pid_file=$NGINX_PID ;;
         esac
+        if [[ $part == *-2 && ! -e $pid_file ]]; then
+            continue
+        fi
         if pidfile_alive "$pid_file"; then
-            printf '%-10s running (pid %s)\n' "$part" \
+            printf '%-12s running (pid %s)\n' "$part" \
                 "$(pidfile_read "$pid_file")"
         else
-            printf '%-10s stopped\n' "$part"
+            printf '%-12s stopped\n' "$part"
         fi
     done
-    printf 'page:      %s/\n' "$HTTPS_URL"
+    printf 'page:        %s/\n' "$HTTPS_URL"
 }
 
 # Prints the settings that tests and tools need as shell assignments,
