@@ -49,6 +49,8 @@ nginx_configure() {
         -e "s|@SOCKET@|$RUN_DIR/fleetreg.sock|g" \
         -e "s|@RATE@|${FLEETREG_DEV_RATE:-20r/s}|g" \
         -e "s|@BURST@|${FLEETREG_DEV_BURST:-40}|g" \
+        -e "s|@USER_RATE@|${FLEETREG_DEV_USER_RATE:-5r/s}|g" \
+        -e "s|@USER_BURST@|${FLEETREG_DEV_USER_BURST:-16}|g" \
         "$ROOT_DIR/nginx/fleetreg.conf.in" >"$ETC_DIR/nginx-site.conf"
     cat >"$NGINX_CONF" <<CONF
 # Written by scripts/dev for the dev stack in $STATE_DIR.
