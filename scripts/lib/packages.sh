@@ -8,6 +8,7 @@ PACKAGES_REQUIRED=(
     sqitch libdbd-pg-perl
     openssl ca-certificates curl procps util-linux
     python3 python3-pytest python3-psycopg2
+    clang libclang-rt-14-dev libssl-dev valgrind clang-format
 )
 
 # Installs every missing package in one apt-get call. Packages already
