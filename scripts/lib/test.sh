@@ -74,7 +74,7 @@ test_pytest() {
     local python=${FLEETREG_PYTHON:-/usr/bin/python3}
     local dirs=() dir counts status=0
 
-    for dir in tests/integration tests/schema; do
+    for dir in tests/integration tests/schema tests/faults; do
         if [[ -d $ROOT_DIR/$dir ]]; then
             dirs+=("$ROOT_DIR/$dir")
         fi
