@@ -69,8 +69,9 @@ static void worker_install_signals(void)
 /*
  * Serves the connections that nginx queued before the master removed
  * the socket path, so that a stop fails none of them. The socket is
- * non-blocking then, and libfcgi's accept returns -1 once the queue is
- * empty.
+ * non-blocking then, and FCGX_Accept_r() returns -1 once the queue is
+ * empty: libfcgi 2.4.2 (Debian 12) retries accept() only after
+ * EPROTO, ECONNABORTED and network errors, never after EAGAIN.
  */
 static void worker_drain(struct worker_context *context,
                          FCGX_Request *request)
