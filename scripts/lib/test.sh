@@ -110,17 +110,19 @@ PY
     fi
 }
 
-# Counts sanitizer reports that the service wrote to its log as one
-# failure, since they may not fail any single request.
+# Counts sanitizer reports that the service wrote to its logs (the
+# second instance's too) as one failure, since they may not fail any
+# single request.
 test_sanitizer_reports() {
     local pattern='ERROR: (Address|Leak)Sanitizer|runtime error:'
+    local logs=("$LOG_DIR"/fleetreg*.log)
 
-    if grep -Eq "$pattern" "$FLEETREG_LOG"; then
-        log_warn "sanitizer reports in $FLEETREG_LOG:"
-        grep -E -A 20 "$pattern" "$FLEETREG_LOG" | head -n 80 >&2
+    if grep -Eq "$pattern" "${logs[@]}"; then
+        log_warn "sanitizer reports in ${logs[*]}:"
+        grep -E -A 20 "$pattern" "${logs[@]}" | head -n 80 >&2
         TEST_FAILED=$((TEST_FAILED + 1))
     else
-        log_step "test: no sanitizer reports in the fleetreg log"
+        log_step "test: no sanitizer reports in the fleetreg logs"
     fi
 }
 

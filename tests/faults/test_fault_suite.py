@@ -226,7 +226,8 @@ def test_master_sigterm_then_start():
 
 
 def test_master_sighup():
-    workers = len(worker_pids())
+    old_workers = set(worker_pids())
+    workers = len(old_workers)
 
     def inject():
         lock = TableLock()
@@ -243,6 +244,7 @@ def test_master_sighup():
     assert_kept(verdict)
     assert verdict.statuses[503] == 0
     assert wait_worker_count(workers)
+    assert old_workers.isdisjoint(worker_pids())
 
 
 def abandon_request(user_id):
