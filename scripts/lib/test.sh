@@ -36,6 +36,34 @@ test_make_check() {
     TEST_FAILED=$((TEST_FAILED + ${fail:-0} + ${xpass:-0} + ${error:-0}))
 }
 
+# Runs a check script whose last line is "LABEL: N passed, N failed" and
+# adds its counts. A script that ends without that line counts as one
+# failure.
+test_counted_script() {
+    local label=$1
+    shift
+    local log
+    local summary
+
+    log=$(mktemp /tmp/fleetreg-$label.XXXXXX)
+    log_step "test: $label: ${*#"$ROOT_DIR/"}"
+    "$@" >"$log" 2>&1 || true
+    summary=$(sed -n "s/^$label: \([0-9]* passed, [0-9]* failed\)$/\1/p" \
+        "$log" | tail -n 1)
+    if [[ -z $summary ]]; then
+        tail -n 40 "$log"
+        log_warn "$label ended without a summary; see $log"
+        TEST_FAILED=$((TEST_FAILED + 1))
+        return 0
+    fi
+    grep -E '^(PASS|FAIL)' "$log" || true
+    log_step "test: $label: $summary"
+    TEST_PASSED=$((TEST_PASSED + ${summary%% passed*}))
+    summary=${summary#*, }
+    TEST_FAILED=$((TEST_FAILED + ${summary%% failed*}))
+    rm -f "$log"
+}
+
 # Finds a free port on 127.0.0.1, starting at the given one, so a test
 # run works next to `scripts/dev up` and next to another test run.
 test_free_port() {
@@ -134,6 +162,15 @@ test_main() {
     packages_ensure
     build_make "$build_dir" "$@"
     test_make_check "$build_dir"
+    if [[ $sanitizers == no ]]; then
+        # valgrind cannot run a sanitizer build, and the fuzzers carry
+        # their own sanitizers, so both run in the plain pass only.
+        test_counted_script valgrind \
+            "$ROOT_DIR/tests/unit/valgrind.sh" "$build_dir"
+        test_counted_script fuzz "$ROOT_DIR/tests/fuzz/run.sh" \
+            --seconds "${FLEETREG_FUZZ_SECONDS:-60}" \
+            --build-dir "$build_dir/fuzz"
+    fi
 
     TEST_STATE_DIR=$(mktemp -d /tmp/fleetreg-test.XXXXXX)
     trap test_cleanup EXIT
