@@ -239,7 +239,12 @@ static int records_run_steps(struct record_attempt *attempt,
     if (found == 1 && records_has_changes(attempt->options)) {
         found = records_run_step(attempt, sql->update, changes, status,
                                  failed);
-        found = found == 0 ? 1 : found;
+    }
+    if (found == 0 && attempt->row != NULL) {
+        /* The update changed nothing, often because a concurrent request
+         * applied the same change first. The row read before it may be
+         * older than that change, so judge the options on a fresh read. */
+        found = records_run_step(attempt, sql->select, 1, status, failed);
     }
     if (found == 0) {
         *status = DB_STATUS_RETRYABLE;
@@ -330,6 +335,8 @@ int records_get_or_create(struct db *db, enum record_kind kind,
                   db->config->db_retries + 1, attempt.user_id_text,
                   db->last_error);
         db_wait_backoff(db);
+        PQclear(attempt.row);
+        attempt.row = NULL;
         attempt.created = 0;
     }
 

@@ -80,3 +80,52 @@ def test_concurrent_calls_one_record_each():
                    f"WHERE user_id IN ({id_list}) GROUP BY user_id")
         counts = {int(user_id): int(count) for user_id, count in rows}
         assert counts == {user_id: 1 for user_id in user_ids}, table
+
+
+REPEATS = 16
+REPEAT_ROUNDS = 5
+
+
+def repeat_at_once(kind, user_id, body):
+    """Send REPEATS identical register calls for one user at one barrier."""
+    token = make_token(user_id)
+    barrier = threading.Barrier(REPEATS)
+
+    def one_call():
+        barrier.wait(timeout=60)
+        return request("POST", f"/{kind}/register", token=token, body=body)
+
+    with ThreadPoolExecutor(REPEATS) as pool:
+        futures = [pool.submit(one_call) for _ in range(REPEATS)]
+        return [future.result() for future in futures]
+
+
+def test_repeated_tenant_change_is_no_op():
+    # A concurrent twin can apply the change first; the others must see
+    # the same tenant and answer 200, not a conflict with their own value.
+    for _ in range(REPEAT_ROUNDS):
+        user_id = fresh_user_id()
+        assert request("POST", "/driver/register",
+                       token=make_token(user_id)).status == 201
+
+        responses = repeat_at_once("driver", user_id, {"tenant_id": 1})
+
+        statuses = collections.Counter(r.status for r in responses)
+        assert statuses == {200: REPEATS}, statuses
+        for response in responses:
+            assert response.json()["tenant_id"] == 1
+
+
+def test_repeated_business_name_is_no_op():
+    for _ in range(REPEAT_ROUNDS):
+        user_id = fresh_user_id()
+        assert request("POST", "/fleet-owner/register",
+                       token=make_token(user_id)).status == 201
+
+        responses = repeat_at_once("fleet-owner", user_id,
+                                   {"business_name": "Acme Haulage"})
+
+        statuses = collections.Counter(r.status for r in responses)
+        assert statuses == {200: REPEATS}, statuses
+        for response in responses:
+            assert response.json()["business_name"] == "Acme Haulage"
