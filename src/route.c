@@ -39,13 +39,23 @@ static const struct route_entry *route_find_entry(enum route_id route)
     return NULL;
 }
 
+/*
+ * HEAD is served as GET only on routes without a user: on a record route
+ * GET creates the record, and a HEAD request must not change anything.
+ */
+static int route_head_allowed(const struct route_entry *entry)
+{
+    return entry->method != NULL && strcmp(entry->method, "GET") == 0 &&
+           !entry->needs_user;
+}
+
 static int route_method_allowed(const struct route_entry *entry,
                                 const char *method)
 {
     if (entry->method == NULL || strcmp(entry->method, method) == 0) {
         return 1;
     }
-    return strcmp(entry->method, "GET") == 0 && strcmp(method, "HEAD") == 0;
+    return strcmp(method, "HEAD") == 0 && route_head_allowed(entry);
 }
 
 int route_match(const char *method, const char *path, enum route_id *route,
@@ -61,8 +71,8 @@ int route_match(const char *method, const char *path, enum route_id *route,
             api_error_set(error, 405, "method_not_allowed",
                           "%s is not allowed on %s; use %s", method, path,
                           entry->method);
-            error->allow = strcmp(entry->method, "GET") == 0 ?
-                "GET, HEAD" : entry->method;
+            error->allow = route_head_allowed(entry) ? "GET, HEAD" :
+                                                      entry->method;
             return -1;
         }
         *route = entry->route;

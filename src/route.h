@@ -20,7 +20,8 @@ enum route_id {
  * string). Returns 0 with *route set; or -1 with *error set to 404
  * not_found for an unknown path, or to 405 method_not_allowed with the
  * Allow value for a known path and another method. HEAD is served as GET
- * where GET is allowed.
+ * on /healthz, /readyz and /metrics; on the record routes, where GET
+ * may create the record, it is 405.
  */
 int route_match(const char *method, const char *path, enum route_id *route,
                 struct api_error *error) __attribute__((warn_unused_result));

@@ -56,11 +56,12 @@ nginx_configure() {
 # Written by scripts/dev for the dev stack in $STATE_DIR.
 user www-data;
 worker_processes 2;
+worker_rlimit_nofile 10000;
 pid $NGINX_PID;
 error_log $LOG_DIR/nginx-error.log warn;
 
 events {
-    worker_connections 512;
+    worker_connections 4096;
 }
 
 http {

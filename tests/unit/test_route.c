@@ -15,15 +15,29 @@ static void register_routes_take_post(void)
     CHECK(route == ROUTE_DRIVER_REGISTER);
 }
 
-static void status_routes_take_get_and_head(void)
+static void status_routes_take_get_only(void)
 {
     struct api_error error;
     enum route_id route;
 
     CHECK(route_match("GET", "/fleet-owner/status", &route, &error) == 0);
     CHECK(route == ROUTE_FLEET_OWNER_STATUS);
-    CHECK(route_match("HEAD", "/driver/status", &route, &error) == 0);
-    CHECK(route == ROUTE_DRIVER_STATUS);
+    CHECK(route_match("HEAD", "/driver/status", &route, &error) != 0);
+    CHECK(error.status == 405);
+    CHECK_STR_EQ(error.allow, "GET");
+}
+
+static void probe_routes_take_head(void)
+{
+    struct api_error error;
+    enum route_id route;
+
+    CHECK(route_match("HEAD", "/healthz", &route, &error) == 0);
+    CHECK(route == ROUTE_HEALTHZ);
+    CHECK(route_match("HEAD", "/readyz", &route, &error) == 0);
+    CHECK(route == ROUTE_READYZ);
+    CHECK(route_match("POST", "/metrics", &route, &error) != 0);
+    CHECK_STR_EQ(error.allow, "GET, HEAD");
 }
 
 static void get_on_register_is_405_with_allow(void)
@@ -37,14 +51,14 @@ static void get_on_register_is_405_with_allow(void)
     CHECK_STR_EQ(error.allow, "POST");
 }
 
-static void post_on_status_allows_get_and_head(void)
+static void post_on_status_allows_get(void)
 {
     struct api_error error;
     enum route_id route;
 
     CHECK(route_match("POST", "/driver/status", &route, &error) != 0);
     CHECK(error.status == 405);
-    CHECK_STR_EQ(error.allow, "GET, HEAD");
+    CHECK_STR_EQ(error.allow, "GET");
 }
 
 static void unknown_paths_are_404(void)
@@ -87,9 +101,10 @@ static void record_routes_need_a_user(void)
 int main(void)
 {
     RUN_TEST(register_routes_take_post);
-    RUN_TEST(status_routes_take_get_and_head);
+    RUN_TEST(status_routes_take_get_only);
+    RUN_TEST(probe_routes_take_head);
     RUN_TEST(get_on_register_is_405_with_allow);
-    RUN_TEST(post_on_status_allows_get_and_head);
+    RUN_TEST(post_on_status_allows_get);
     RUN_TEST(unknown_paths_are_404);
     RUN_TEST(auth_route_takes_any_method);
     RUN_TEST(record_routes_need_a_user);
