@@ -14,13 +14,16 @@
 #define DB_PING_TIMEOUT_MS 500
 
 /* Both tables must carry UNIQUE (user_id): ON CONFLICT (user_id) needs it. */
+/* Returns the tables that lack it, or NULL when both have it. */
 static const char db_schema_check_sql[] =
-    "SELECT count(*) FROM pg_constraint c "
+    "SELECT string_agg(v.name || ' (constraint ' || v.name || "
+    "'_user_id_key)', ' and ' ORDER BY v.name) "
+    "FROM (VALUES ('drivers'), ('fleet_owners')) AS v (name) "
+    "WHERE NOT EXISTS (SELECT 1 FROM pg_constraint c "
     "JOIN pg_class t ON t.oid = c.conrelid "
     "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = 'user_id' "
     "WHERE c.contype = 'u' AND c.conkey = ARRAY[a.attnum] "
-    "AND t.relname IN ('fleet_owners', 'drivers') "
-    "AND pg_table_is_visible(t.oid)";
+    "AND t.relname = v.name AND pg_table_is_visible(t.oid))";
 
 void db_init(struct db *db, const struct config *config)
 {
@@ -121,26 +124,27 @@ static enum db_status db_check_schema(struct db *db)
 {
     enum db_status status;
     PGresult *result = db_query(db, db_schema_check_sql, 0, NULL, &status);
-    int found;
 
     if (status != DB_STATUS_OK) {
         PQclear(result);
         return status == DB_STATUS_FAILED ? DB_STATUS_RETRYABLE : status;
     }
-    found = strcmp(PQgetvalue(result, 0, 0), "2") == 0;
-    PQclear(result);
 
-    db->schema_missing = !found;
-    if (!found) {
+    db->schema_missing = !PQgetisnull(result, 0, 0);
+    if (db->schema_missing) {
         snprintf(db->last_error, sizeof(db->last_error),
-                 "constraint fleet_owners_user_id_key or "
-                 "drivers_user_id_key (UNIQUE (user_id)) is missing. Deploy "
-                 "the schema as its owner, straight to PostgreSQL: run "
-                 "sqitch deploy --target db:pg:DBNAME from the sqitch "
-                 "folder of the fleetreg source");
-        return DB_STATUS_FAILED;
+                 "UNIQUE (user_id) is missing on %s. Deploy the schema as "
+                 "its owner, straight to PostgreSQL: run sqitch deploy "
+                 "--target db:pg:DBNAME from the sqitch folder of the "
+                 "fleetreg source. If sqitch finds nothing to deploy, the "
+                 "constraint was dropped by hand: run sqitch revert --to "
+                 "merge_duplicates, then sqitch deploy",
+                 PQgetvalue(result, 0, 0));
+        log_event(LOG_LEVEL_ERROR, "schema_invalid", "error=\"%s\"",
+                  db->last_error);
     }
-    return DB_STATUS_OK;
+    PQclear(result);
+    return db->schema_missing ? DB_STATUS_FAILED : DB_STATUS_OK;
 }
 
 static enum db_status db_open(struct db *db)

@@ -22,7 +22,7 @@ struct db {
     const struct config *config;   /* borrowed; outlives the db */
     unsigned consecutive_failures;
     struct timespec next_connect;  /* CLOCK_MONOTONIC; no attempt before */
-    char last_error[256];
+    char last_error[512];
     int schema_missing;            /* the unique constraints are absent */
     long deadline_ms;              /* CLOCK_MONOTONIC; 0 means none */
 };

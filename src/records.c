@@ -156,6 +156,20 @@ static int records_fail(const PGresult *result, enum db_status status,
 {
     const char *sqlstate = db_sqlstate(result);
 
+    if (strcmp(sqlstate, "42P10") == 0) {
+        /* ON CONFLICT (user_id) found no unique index: the constraint was
+         * dropped while we ran. A new connection checks the schema again
+         * and keeps answering 503 until it is back. */
+        log_event(LOG_LEVEL_ERROR, "schema_invalid", "error=\"UNIQUE "
+                  "(user_id) is missing on the %s table\"",
+                  attempt->kind == RECORD_DRIVER ? "drivers" :
+                  "fleet_owners");
+        db_close(attempt->db);
+        api_error_set(error, 503, "service_unavailable",
+                      "the service cannot store registrations now; retry "
+                      "after the delay in Retry-After");
+        return -1;
+    }
     if (strcmp(sqlstate, "23503") == 0) {
         return api_error_set(error, 422, "unknown_tenant",
                              "tenant_id %s does not exist; pick a tenant "
@@ -168,8 +182,8 @@ static int records_fail(const PGresult *result, enum db_status status,
         strcmp(sqlstate, "57014") == 0 ||
         strncmp(sqlstate, "53", 2) == 0) {
         api_error_set(error, 503, "service_unavailable",
-                      "the database is unavailable; retry after the "
-                      "delay in Retry-After");
+                      "the database did not answer in time or cannot be "
+                      "reached; retry after the delay in Retry-After");
         return -1;
     }
     log_event(LOG_LEVEL_ERROR, "db_statement_failed",
