@@ -101,6 +101,7 @@ static void db_record_failure(struct db *db, const char *message)
     while (length > 0 && db->last_error[length - 1] == '\n') {
         db->last_error[--length] = '\0';
     }
+    log_make_quotable(db->last_error);
 
     db_close(db);
     db->consecutive_failures++;

@@ -164,6 +164,7 @@ static void handlers_serve_auth(struct worker_context *context,
                            handlers_param(request, "HTTP_AUTHORIZATION"),
                            time(NULL), &user_id, reason,
                            sizeof(reason)) != 0) {
+        log_make_quotable(reason);
         log_event(LOG_LEVEL_INFO, "auth_rejected", "reason=\"%s\"", reason);
         metrics_count(METRICS_AUTH_REJECTED);
         api_error_set(&error, 401, "unauthorized",

@@ -113,11 +113,35 @@ static int log_check_repeat(unsigned long hash, unsigned long *suppressed)
     return 0;
 }
 
+void log_make_quotable(char *text)
+{
+    for (; *text != '\0'; text++) {
+        if (*text == '"') {
+            *text = '\'';
+        }
+    }
+}
+
+/* Formats the current time as 2026-12-04T15:18:45.123Z. */
+static void log_format_time(char *out, size_t out_size)
+{
+    struct timespec now;
+    struct tm parts;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &parts);
+    snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+             parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+             parts.tm_hour, parts.tm_min, parts.tm_sec,
+             now.tv_nsec / 1000000);
+}
+
 void log_event(enum log_level level, const char *event, const char *fields,
                ...)
 {
     char text[LOG_LINE_MAX];
     char line[LOG_LINE_MAX + 256];
+    char timestamp[64];
     unsigned long suppressed;
     int saved_errno = errno;
     va_list arguments;
@@ -137,10 +161,11 @@ void log_event(enum log_level level, const char *event, const char *fields,
         return;
     }
 
+    log_format_time(timestamp, sizeof(timestamp));
     length = snprintf(line, sizeof(line),
-                      "level=%s program=%s pid=%d event=%s",
-                      log_level_names[level], log_program, (int)getpid(),
-                      event);
+                      "time=%s level=%s program=%s pid=%d event=%s",
+                      timestamp, log_level_names[level], log_program,
+                      (int)getpid(), event);
     if (log_request_id[0] != '\0') {
         length += snprintf(line + length, sizeof(line) - (size_t)length,
                            " request_id=%s", log_request_id);

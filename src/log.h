@@ -28,7 +28,15 @@ int log_level_parse(const char *text, enum log_level *out);
 void log_set_request_id(const char *request_id);
 
 /*
- * Writes one line: "level=L pid=P event=EVENT [request_id=R] FIELDS".
+ * Replaces each double quote in text with a single quote, so that text
+ * from outside (a server's error message) can sit inside a quoted value
+ * such as error="..." without ending it early.
+ */
+void log_make_quotable(char *text);
+
+/*
+ * Writes one line: "time=T level=L program=P pid=N event=EVENT
+ * [request_id=R] FIELDS", with T in UTC to the millisecond.
  * FIELDS is a printf format for further key=value pairs; newlines and
  * other control characters in the result are replaced with spaces so one
  * event is always one line. errno is preserved. Identical (event, fields)

@@ -155,6 +155,7 @@ static int records_fail(const PGresult *result, enum db_status status,
                         struct api_error *error)
 {
     const char *sqlstate = db_sqlstate(result);
+    char message[512];
 
     if (strcmp(sqlstate, "42P10") == 0) {
         /* ON CONFLICT (user_id) found no unique index: the constraint was
@@ -186,9 +187,11 @@ static int records_fail(const PGresult *result, enum db_status status,
                       "reached; retry after the delay in Retry-After");
         return -1;
     }
+    snprintf(message, sizeof(message), "%s", result != NULL ?
+             PQresultErrorMessage(result) : "no result");
+    log_make_quotable(message);
     log_event(LOG_LEVEL_ERROR, "db_statement_failed",
-              "sqlstate=%s error=\"%s\"", sqlstate,
-              result != NULL ? PQresultErrorMessage(result) : "no result");
+              "sqlstate=%s error=\"%s\"", sqlstate, message);
     return api_error_set(error, 500, "internal",
                          "the request failed on our side; it changed "
                          "nothing and can be retried later");
