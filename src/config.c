@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -219,8 +220,13 @@ static char *config_trim(char *text)
     return text;
 }
 
-/* Handles one "key = value" line; comments and blank lines are skipped. */
+/*
+ * Handles one "key = value" line; comments and blank lines are skipped.
+ * seen_at holds, per key, the line that set it, so that a key set twice
+ * is an error instead of a silent override.
+ */
 static int config_parse_line(struct config *config, char *line,
+                             unsigned line_number, unsigned *seen_at,
                              const char *origin, char *error,
                              size_t error_size)
 {
@@ -249,6 +255,12 @@ static int config_parse_line(struct config *config, char *line,
                             "see fleetreg --help for the keys", origin,
                             name);
     }
+    if (seen_at[key - config_keys] != 0) {
+        return config_error(error, error_size, "%s: %s is already set on "
+                            "line %u; keep one of the two lines", origin,
+                            name, seen_at[key - config_keys]);
+    }
+    seen_at[key - config_keys] = line_number;
     return config_set_value(config, key, value, origin, error, error_size);
 }
 
@@ -257,19 +269,29 @@ static int config_read_file(struct config *config, const char *path,
 {
     char line[CONFIG_STRING_MAX * 2];
     char origin[CONFIG_STRING_MAX + 32];
+    unsigned seen_at[CONFIG_KEY_COUNT] = { 0 };
     unsigned line_number = 0;
     FILE *file = fopen(path, "r");
+    struct stat status_of_file;
     int status = 0;
 
     if (file == NULL) {
         return config_error(error, error_size, "cannot open configuration "
                             "file %s: %s", path, strerror(errno));
     }
+    if (fstat(fileno(file), &status_of_file) == 0 &&
+        !S_ISREG(status_of_file.st_mode)) {
+        fclose(file);
+        return config_error(error, error_size, "configuration file %s is "
+                            "not a regular file; pass the file itself",
+                            path);
+    }
 
     while (status == 0 && fgets(line, sizeof(line), file) != NULL) {
         line_number++;
         snprintf(origin, sizeof(origin), "%s:%u", path, line_number);
-        status = config_parse_line(config, line, origin, error, error_size);
+        status = config_parse_line(config, line, line_number, seen_at,
+                                   origin, error, error_size);
     }
 
     fclose(file);
@@ -330,8 +352,14 @@ static int config_validate(const struct config *config, char *error,
 int config_load(struct config *config, const char *path, char *error,
                 size_t error_size)
 {
+    const char *from_environment = getenv("FLEETREG_CONF");
+
     config_set_defaults(config);
 
+    if (path == NULL && from_environment != NULL &&
+        from_environment[0] != '\0') {
+        path = from_environment;
+    }
     if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0) {
         path = CONFIG_DEFAULT_PATH;
     }
@@ -400,4 +428,64 @@ void config_print_help(FILE *out)
                 key->default_value : "(empty)",
                 key->reloadable ? "" : "; restart to change");
     }
+}
+
+/* FLEETREG_ names that tools and scripts use and that are not settings. */
+static const char *const config_other_variables[] = {
+    "FLEETREG_CONF", "FLEETREG_URL", "FLEETREG_DB", "FLEETREG_POOLER_DB",
+    "FLEETREG_SUPERUSER_DB", "FLEETREG_JWT_SECRET_FILE", "FLEETREG_ADMIN",
+    "FLEETREG_BIN", "FLEETREG_CA_FILE", "FLEETREG_LOG", "FLEETREG_TENANT_IDS",
+};
+
+/* name is a FLEETREG_ variable of length bytes (up to its '='). */
+static int config_is_known_variable(const char *name, size_t length)
+{
+    size_t prefix = strlen("FLEETREG_");
+    char key[64];
+
+    for (size_t i = 0; i < sizeof(config_other_variables) /
+                                sizeof(*config_other_variables); i++) {
+        if (strlen(config_other_variables[i]) == length &&
+            strncmp(config_other_variables[i], name, length) == 0) {
+            return 1;
+        }
+    }
+    if (strncmp(name, "FLEETREG_DEV_", 13) == 0 ||
+        strncmp(name, "FLEETREG_TEST_", 14) == 0) {
+        return 1;
+    }
+    if (length - prefix >= sizeof(key)) {
+        return 0;
+    }
+
+    for (size_t i = prefix; i < length; i++) {
+        key[i - prefix] = (char)tolower((unsigned char)name[i]);
+    }
+    key[length - prefix] = '\0';
+    return config_find_key(key) != NULL;
+}
+
+size_t config_unknown_environment(char *out, size_t out_size)
+{
+    extern char **environ;
+    size_t count = 0;
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (char **entry = environ; *entry != NULL; entry++) {
+        const char *equals = strchr(*entry, '=');
+        size_t length = equals != NULL ? (size_t)(equals - *entry) : 0;
+
+        if (length == 0 || strncmp(*entry, "FLEETREG_", 9) != 0 ||
+            config_is_known_variable(*entry, length)) {
+            continue;
+        }
+        count++;
+        if (used + length + 2 < out_size) {
+            used += (size_t)snprintf(out + used, out_size - used, "%s%.*s",
+                                     used > 0 ? "," : "", (int)length,
+                                     *entry);
+        }
+    }
+    return count;
 }

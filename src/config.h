@@ -45,13 +45,20 @@ struct config {
 void config_set_defaults(struct config *config);
 
 /*
- * Loads the defaults, then the file at path (skipped when path is NULL
- * and the default file does not exist), then FLEETREG_<KEY> environment
- * variables, then validates every value. Returns 0, or -1 with a message
+ * Loads the defaults, then the file at path (when path is NULL: the file
+ * named by FLEETREG_CONF, else the default file if it exists), then the
+ * FLEETREG_<KEY> environment variables, then validates every value. Returns 0, or -1 with a message
  * naming the key, the value and the accepted range in error.
  */
 int config_load(struct config *config, const char *path, char *error,
                 size_t error_size) __attribute__((warn_unused_result));
+
+/*
+ * Lists in out, comma-separated, the FLEETREG_ environment variables that
+ * are neither settings nor names the tools use, such as a misspelt
+ * FLEETREG_WORKRS. Returns how many there are.
+ */
+size_t config_unknown_environment(char *out, size_t out_size);
 
 /* Writes "key = value" lines of the effective settings; secrets masked. */
 void config_print(const struct config *config, FILE *out);

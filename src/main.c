@@ -16,7 +16,8 @@ static void main_print_help(FILE *out)
             "nginx that keeps one record of each kind per user.\n"
             "\n"
             "Options:\n"
-            "  -c, --config FILE  read settings from FILE (default %s,\n"
+            "  -c, --config FILE  read settings from FILE (default: the\n"
+            "                     file named by FLEETREG_CONF, else %s,\n"
             "                     skipped when it does not exist)\n"
             "      --check        validate the settings and the key file,\n"
             "                     print the effective settings, and exit\n"
@@ -53,6 +54,10 @@ static int main_check(const char *config_path)
         return 78;
     }
     auth_free(&verifier);
+    if (config_unknown_environment(error, sizeof(error)) > 0) {
+        fprintf(stderr, "fleetreg: warning: ignoring %s: not a setting; "
+                "check the spelling against fleetreg --help\n", error);
+    }
     config_print(&config, stdout);
     fprintf(stderr, "fleetreg: configuration is valid\n");
     return 0;

@@ -229,6 +229,17 @@ static int master_check_schema(const struct config *config)
     return status == DB_STATUS_FAILED ? -1 : 0;
 }
 
+static void master_warn_unknown_environment(void)
+{
+    char names[512];
+
+    if (config_unknown_environment(names, sizeof(names)) > 0) {
+        log_event(LOG_LEVEL_WARNING, "unknown_environment", "ignored=%s "
+                  "error=\"not a setting; check the spelling against "
+                  "fleetreg --help\"", names);
+    }
+}
+
 static int master_load(struct master *master, struct config *config,
                        struct auth_verifier *verifier)
 {
@@ -574,6 +585,7 @@ int master_run(const char *config_path)
     log_set_level(master.config.log_level);
     log_event(LOG_LEVEL_INFO, "starting", "config=%s",
               config_path != NULL ? config_path : "(default)");
+    master_warn_unknown_environment();
 
     if (master.config.require_unique_constraint &&
         master_check_schema(&master.config) != 0) {

@@ -133,6 +133,54 @@ static void missing_key_file_is_rejected(void)
     CHECK(strstr(error, "/nonexistent/fleetreg.key") != NULL);
 }
 
+static void key_set_twice_is_rejected(void)
+{
+    struct config config;
+    char error[512] = "";
+
+    write_config("workers = 2\nworkers = 3\n");
+    CHECK(load(&config, error, sizeof(error)) != 0);
+    CHECK(strstr(error, ":2: workers is already set on line 1") != NULL);
+}
+
+static void directory_as_file_is_rejected(void)
+{
+    struct config config;
+    char error[512] = "";
+
+    CHECK(config_load(&config, "/tmp", error, sizeof(error)) != 0);
+    CHECK(strstr(error, "not a regular file") != NULL);
+}
+
+static void fleetreg_conf_names_the_file(void)
+{
+    struct config config;
+    char error[512] = "";
+
+    write_config("workers = 7\n");
+    setenv("FLEETREG_CONF", config_path, 1);
+    CHECK(config_load(&config, NULL, error, sizeof(error)) == 0);
+    CHECK(config.workers == 7);
+    unsetenv("FLEETREG_CONF");
+}
+
+static void misspelt_variable_is_listed(void)
+{
+    char names[256];
+
+    setenv("FLEETREG_WORKRS", "3", 1);
+    setenv("FLEETREG_WORKERS", "3", 1);
+    setenv("FLEETREG_URL", "https://127.0.0.1:8443", 1);
+    setenv("FLEETREG_DEV_PORT", "8443", 1);
+    CHECK(config_unknown_environment(names, sizeof(names)) == 1);
+    CHECK_STR_EQ(names, "FLEETREG_WORKRS");
+    unsetenv("FLEETREG_WORKRS");
+    CHECK(config_unknown_environment(names, sizeof(names)) == 0);
+    unsetenv("FLEETREG_WORKERS");
+    unsetenv("FLEETREG_URL");
+    unsetenv("FLEETREG_DEV_PORT");
+}
+
 static void database_is_masked_when_printed(void)
 {
     struct config config;
@@ -161,6 +209,10 @@ int main(void)
     RUN_TEST(line_without_equals_is_rejected);
     RUN_TEST(relative_listen_path_is_rejected);
     RUN_TEST(missing_key_file_is_rejected);
+    RUN_TEST(key_set_twice_is_rejected);
+    RUN_TEST(directory_as_file_is_rejected);
+    RUN_TEST(fleetreg_conf_names_the_file);
+    RUN_TEST(misspelt_variable_is_listed);
     RUN_TEST(database_is_masked_when_printed);
 
     unlink(key_path);
