@@ -246,6 +246,7 @@ static int master_load(struct master *master, struct config *config,
     char error[1024];
 
     if (config_load(config, master->config_path, error, sizeof(error)) != 0) {
+        log_make_quotable(error);
         log_event(LOG_LEVEL_ERROR, "config_invalid", "error=\"%s\"", error);
         return -1;
     }
@@ -254,6 +255,7 @@ static int master_load(struct master *master, struct config *config,
                   config->jwt_leeway_seconds,
                   (size_t)config->max_token_bytes, error,
                   sizeof(error)) != 0) {
+        log_make_quotable(error);
         log_event(LOG_LEVEL_ERROR, "config_invalid", "error=\"%s\"", error);
         return -1;
     }

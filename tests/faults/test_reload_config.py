@@ -1,0 +1,84 @@
+"""SIGHUP re-reads the configuration, and keeps the old one when invalid.
+
+Changes the stack's fleetreg.conf, so the file is restored after each
+test whatever happens.
+"""
+
+import pathlib
+import re
+import time
+
+import pytest
+
+from faultload import dev, master_pid, worker_pids
+from fleetreg_api import fresh_user_id, register, setting
+
+WAIT_SECONDS = 5.0
+
+
+@pytest.fixture
+def config_file():
+    path = pathlib.Path(setting("FLEETREG_CONF"))
+    original = path.read_text()
+    try:
+        yield path
+    finally:
+        path.write_text(original)
+        dev("reload")
+
+
+def set_workers(path, count):
+    text = path.read_text()
+    if re.search(r"^workers\s*=", text, flags=re.MULTILINE):
+        text = re.sub(r"^workers\s*=.*$", f"workers = {count}", text,
+                      flags=re.MULTILINE)
+    else:
+        text += f"\nworkers = {count}\n"
+    path.write_text(text)
+
+
+def wait_for_workers(count):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if len(worker_pids()) == count:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def log_size():
+    return pathlib.Path(setting("FLEETREG_LOG")).stat().st_size
+
+
+def log_since(offset):
+    with open(setting("FLEETREG_LOG"), "rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
+
+
+def test_reload_applies_new_worker_count(config_file):
+    before = len(worker_pids())
+    wanted = before + 1
+
+    set_workers(config_file, wanted)
+    dev("reload")
+
+    assert wait_for_workers(wanted), worker_pids()
+    assert register("driver", fresh_user_id()).status == 201
+
+
+def test_invalid_reload_keeps_running_config(config_file):
+    master = master_pid()
+    before = sorted(worker_pids())
+    set_workers(config_file, "lots")
+    offset = log_size()
+
+    dev("reload")
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while "event=reload_failed" not in log_since(offset):
+        assert time.monotonic() < deadline, "no reload_failed in the log"
+        time.sleep(0.1)
+    assert master_pid() == master
+    assert sorted(worker_pids()) == before
+    assert register("driver", fresh_user_id()).status == 201
