@@ -7,109 +7,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_check.h"
 #include "request.h"
-
-/* Deepest nesting accepted, counting the top-level object as level 1. */
-#define REQUEST_MAX_DEPTH 8
 
 /* Bytes of client input quoted in an error message, before "...". */
 #define REQUEST_PREVIEW_BYTES 32
 
 /* tenant_id is an integer column, so its range is PostgreSQL's int4. */
 #define REQUEST_TENANT_ID_MAX 2147483647LL
-
-/*
- * Top-level members whose raw value text the scan records. Fields are
- * checked in order and an unknown one ends the decoding, so a known
- * field is never past the second member when its text is read.
- */
-#define REQUEST_RECORDED_MEMBERS 4
-
-/* Defects the strict scan reports. */
-enum request_scan_error {
-    REQUEST_SCAN_OK = 0,
-    REQUEST_SCAN_SYNTAX,
-    REQUEST_SCAN_NOT_OBJECT,
-    REQUEST_SCAN_TOO_DEEP,
-    REQUEST_SCAN_CONTROL_CHARACTER,
-    REQUEST_SCAN_NUL_ESCAPE,
-    REQUEST_SCAN_LONE_SURROGATE
-};
-
-/* A span of the body. */
-struct request_span {
-    size_t start;
-    size_t length;
-};
-
-/* State of the strict scan over one body. */
-struct request_scan {
-    const unsigned char *text;
-    size_t length;
-    size_t offset;
-    enum request_scan_error error;
-    size_t member_count;
-    struct request_span members[REQUEST_RECORDED_MEMBERS];
-};
-
-static bool request_scan_value(struct request_scan *scan, int depth);
-
-/*
- * Returns the length of the valid UTF-8 sequence at text (1 to 4), or 0
- * for an invalid one: a stray continuation byte, an overlong form, a
- * surrogate (U+D800 to U+DFFF) or a code point above U+10FFFF.
- */
-static size_t request_utf8_length(const unsigned char *text, size_t length)
-{
-    unsigned char lead = text[0];
-    unsigned char low = 0x80;
-    unsigned char high = 0xbf;
-    size_t size;
-
-    if (lead < 0x80) {
-        return 1;
-    }
-
-    if (lead >= 0xc2 && lead <= 0xdf) {
-        size = 2;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-        size = 3;
-        low = lead == 0xe0 ? 0xa0 : 0x80;
-        high = lead == 0xed ? 0x9f : 0xbf;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-        size = 4;
-        low = lead == 0xf0 ? 0x90 : 0x80;
-        high = lead == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-
-    if (length < size || text[1] < low || text[1] > high) {
-        return 0;
-    }
-    for (size_t i = 2; i < size; i++) {
-        if (text[i] < 0x80 || text[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return size;
-}
-
-/* Returns the offset of the first invalid UTF-8 byte, or length. */
-static size_t request_utf8_check(const unsigned char *text, size_t length)
-{
-    size_t offset = 0;
-
-    while (offset < length) {
-        size_t size = request_utf8_length(text + offset, length - offset);
-
-        if (size == 0) {
-            return offset;
-        }
-        offset += size;
-    }
-    return length;
-}
 
 /*
  * Copies client text for an error message: at most REQUEST_PREVIEW_BYTES
@@ -125,7 +30,7 @@ static void request_preview(char *out, size_t out_size, const char *text,
 
     while (offset < length && used + 4 < out_size &&
            offset < REQUEST_PREVIEW_BYTES) {
-        size_t size = request_utf8_length(bytes + offset, length - offset);
+        size_t size = json_check_utf8_length(bytes + offset, length - offset);
 
         if (size <= 1) {
             bool printable = bytes[offset] >= 0x20 && bytes[offset] < 0x7f;
@@ -297,383 +202,6 @@ static int request_check_content_type(const char *content_type,
     return 0;
 }
 
-static bool request_scan_fail(struct request_scan *scan,
-                              enum request_scan_error error)
-{
-    if (scan->error == REQUEST_SCAN_OK) {
-        scan->error = error;
-    }
-    return false;
-}
-
-static bool request_scan_at_end(const struct request_scan *scan)
-{
-    return scan->offset >= scan->length;
-}
-
-static unsigned char request_scan_peek(const struct request_scan *scan)
-{
-    return request_scan_at_end(scan) ? 0 : scan->text[scan->offset];
-}
-
-static void request_scan_space(struct request_scan *scan)
-{
-    while (!request_scan_at_end(scan)) {
-        unsigned char c = scan->text[scan->offset];
-
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            return;
-        }
-        scan->offset++;
-    }
-}
-
-static bool request_scan_literal(struct request_scan *scan, const char *word)
-{
-    size_t length = strlen(word);
-
-    if (scan->length - scan->offset < length ||
-        memcmp(scan->text + scan->offset, word, length) != 0) {
-        return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-    }
-    scan->offset += length;
-    return true;
-}
-
-/* Consumes one or more digits. */
-static bool request_scan_digits(struct request_scan *scan)
-{
-    size_t start = scan->offset;
-
-    while (request_scan_peek(scan) >= '0' && request_scan_peek(scan) <= '9') {
-        scan->offset++;
-    }
-    if (scan->offset == start) {
-        return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-    }
-    return true;
-}
-
-/* Scans a number in RFC 8259 form: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
-static bool request_scan_number(struct request_scan *scan)
-{
-    if (request_scan_peek(scan) == '-') {
-        scan->offset++;
-    }
-
-    if (request_scan_peek(scan) == '0') {
-        scan->offset++;
-    } else if (!request_scan_digits(scan)) {
-        return false;
-    }
-
-    if (request_scan_peek(scan) == '.') {
-        scan->offset++;
-        if (!request_scan_digits(scan)) {
-            return false;
-        }
-    }
-
-    if (request_scan_peek(scan) == 'e' || request_scan_peek(scan) == 'E') {
-        scan->offset++;
-        if (request_scan_peek(scan) == '+' || request_scan_peek(scan) == '-') {
-            scan->offset++;
-        }
-        if (!request_scan_digits(scan)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Reads the four hex digits of a \u escape, with offset past the 'u'. */
-static bool request_scan_hex4(struct request_scan *scan, unsigned *unit)
-{
-    *unit = 0;
-    if (scan->length - scan->offset < 4) {
-        return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-    }
-
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = scan->text[scan->offset++];
-        unsigned digit;
-
-        if (c >= '0' && c <= '9') {
-            digit = c - '0';
-        } else if (c >= 'a' && c <= 'f') {
-            digit = c - 'a' + 10;
-        } else if (c >= 'A' && c <= 'F') {
-            digit = c - 'A' + 10;
-        } else {
-            scan->offset--;
-            return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-        }
-        *unit = *unit << 4 | digit;
-    }
-    return true;
-}
-
-/*
- * Checks a \u escape (offset past the 'u'). cJSON 1.7.15 accepts \u0000,
- * which cuts its C strings short ("tenant_id\u0000x" reads as tenant_id),
- * so it is rejected here, as are lone surrogates, which encode no
- * character.
- */
-static bool request_scan_unicode_escape(struct request_scan *scan)
-{
-    size_t start = scan->offset - 2;
-    unsigned unit;
-    unsigned low;
-
-    if (!request_scan_hex4(scan, &unit)) {
-        return false;
-    }
-    if (unit == 0) {
-        scan->offset = start;
-        return request_scan_fail(scan, REQUEST_SCAN_NUL_ESCAPE);
-    }
-    if (unit >= 0xdc00 && unit <= 0xdfff) {
-        scan->offset = start;
-        return request_scan_fail(scan, REQUEST_SCAN_LONE_SURROGATE);
-    }
-    if (unit < 0xd800 || unit > 0xdbff) {
-        return true;
-    }
-
-    /* A high surrogate must be followed at once by a low one. */
-    if (scan->length - scan->offset < 2 ||
-        scan->text[scan->offset] != '\\' ||
-        scan->text[scan->offset + 1] != 'u') {
-        scan->offset = start;
-        return request_scan_fail(scan, REQUEST_SCAN_LONE_SURROGATE);
-    }
-    scan->offset += 2;
-    if (!request_scan_hex4(scan, &low)) {
-        return false;
-    }
-    if (low < 0xdc00 || low > 0xdfff) {
-        scan->offset = start;
-        return request_scan_fail(scan, REQUEST_SCAN_LONE_SURROGATE);
-    }
-    return true;
-}
-
-/* Scans a string whose opening quote is at offset. */
-static bool request_scan_string(struct request_scan *scan)
-{
-    scan->offset++;
-
-    while (!request_scan_at_end(scan)) {
-        unsigned char c = scan->text[scan->offset];
-
-        if (c == '"') {
-            scan->offset++;
-            return true;
-        }
-        if (c < 0x20) {
-            return request_scan_fail(scan, REQUEST_SCAN_CONTROL_CHARACTER);
-        }
-        if (c != '\\') {
-            scan->offset++;
-            continue;
-        }
-
-        scan->offset++;
-        c = request_scan_peek(scan);
-        scan->offset++;
-        if (c == 'u') {
-            if (!request_scan_unicode_escape(scan)) {
-                return false;
-            }
-        } else if (c == 0 || strchr("\"\\/bfnrt", c) == NULL) {
-            scan->offset -= 2;
-            return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-        }
-    }
-    return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-}
-
-/* Remembers where a top-level member's value lies, for tenant_id. */
-static void request_scan_record(struct request_scan *scan, size_t start)
-{
-    if (scan->member_count < REQUEST_RECORDED_MEMBERS) {
-        scan->members[scan->member_count].start = start;
-        scan->members[scan->member_count].length = scan->offset - start;
-    }
-    scan->member_count++;
-}
-
-static bool request_scan_object(struct request_scan *scan, int depth)
-{
-    scan->offset++;
-    request_scan_space(scan);
-    if (request_scan_peek(scan) == '}') {
-        scan->offset++;
-        return true;
-    }
-
-    for (;;) {
-        size_t value_start;
-
-        if (request_scan_peek(scan) != '"') {
-            return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-        }
-        if (!request_scan_string(scan)) {
-            return false;
-        }
-
-        request_scan_space(scan);
-        if (request_scan_peek(scan) != ':') {
-            return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-        }
-        scan->offset++;
-        request_scan_space(scan);
-
-        value_start = scan->offset;
-        if (!request_scan_value(scan, depth + 1)) {
-            return false;
-        }
-        if (depth == 1) {
-            request_scan_record(scan, value_start);
-        }
-
-        request_scan_space(scan);
-        if (request_scan_peek(scan) == '}') {
-            scan->offset++;
-            return true;
-        }
-        if (request_scan_peek(scan) != ',') {
-            return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-        }
-        scan->offset++;
-        request_scan_space(scan);
-    }
-}
-
-static bool request_scan_array(struct request_scan *scan, int depth)
-{
-    scan->offset++;
-    request_scan_space(scan);
-    if (request_scan_peek(scan) == ']') {
-        scan->offset++;
-        return true;
-    }
-
-    for (;;) {
-        if (!request_scan_value(scan, depth + 1)) {
-            return false;
-        }
-
-        request_scan_space(scan);
-        if (request_scan_peek(scan) == ']') {
-            scan->offset++;
-            return true;
-        }
-        if (request_scan_peek(scan) != ',') {
-            return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-        }
-        scan->offset++;
-        request_scan_space(scan);
-    }
-}
-
-/* depth is the nesting level a container starting here would have. */
-static bool request_scan_value(struct request_scan *scan, int depth)
-{
-    unsigned char c = request_scan_peek(scan);
-
-    if (c == '{' || c == '[') {
-        if (depth > REQUEST_MAX_DEPTH) {
-            return request_scan_fail(scan, REQUEST_SCAN_TOO_DEEP);
-        }
-        return c == '{' ? request_scan_object(scan, depth)
-                        : request_scan_array(scan, depth);
-    }
-
-    switch (c) {
-    case '"':
-        return request_scan_string(scan);
-    case 't':
-        return request_scan_literal(scan, "true");
-    case 'f':
-        return request_scan_literal(scan, "false");
-    case 'n':
-        return request_scan_literal(scan, "null");
-    default:
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            return request_scan_number(scan);
-        }
-        return request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-    }
-}
-
-/*
- * Scans the whole body as RFC 8259 JSON whose top-level value is an
- * object. cJSON 1.7.15 is lenient (it takes leading zeros, raw control
- * characters in strings and \u0000), so this scan decides what is valid
- * and cJSON only builds the tree afterwards.
- */
-static void request_scan_body(struct request_scan *scan)
-{
-    unsigned char first;
-
-    request_scan_space(scan);
-    first = request_scan_peek(scan);
-    if (first != '{') {
-        /* Name the type only when another JSON value starts here. */
-        bool value = first != 0 && strchr("[\"-0123456789tfn", first);
-
-        request_scan_fail(scan, value ? REQUEST_SCAN_NOT_OBJECT
-                                      : REQUEST_SCAN_SYNTAX);
-        return;
-    }
-
-    if (!request_scan_value(scan, 1)) {
-        return;
-    }
-
-    request_scan_space(scan);
-    if (!request_scan_at_end(scan)) {
-        request_scan_fail(scan, REQUEST_SCAN_SYNTAX);
-    }
-}
-
-static int request_scan_error_set(const struct request_scan *scan,
-                                  struct api_error *error)
-{
-    const char *problem;
-
-    switch (scan->error) {
-    case REQUEST_SCAN_NOT_OBJECT:
-        return api_error_set(error, 400, "invalid_json",
-                             "body is not a JSON object; send an object "
-                             "such as {\"tenant_id\": 3}");
-    case REQUEST_SCAN_TOO_DEEP:
-        return api_error_set(error, 400, "invalid_json",
-                             "body nests deeper than %d levels at byte %zu; "
-                             "send a flat object such as {\"tenant_id\": 3}",
-                             REQUEST_MAX_DEPTH, scan->offset);
-    case REQUEST_SCAN_CONTROL_CHARACTER:
-        problem = "an unescaped control character in a string";
-        break;
-    case REQUEST_SCAN_NUL_ESCAPE:
-        problem = "\\u0000, which strings here may not contain";
-        break;
-    case REQUEST_SCAN_LONE_SURROGATE:
-        problem = "a \\u escape of a lone UTF-16 surrogate";
-        break;
-    default:
-        problem = request_scan_at_end(scan) ? "the end of the body"
-                                            : "an unexpected character";
-        break;
-    }
-
-    return api_error_set(error, 400, "invalid_json",
-                         "body is not valid JSON: %s at byte %zu; send a "
-                         "JSON object such as {\"tenant_id\": 3}", problem,
-                         scan->offset);
-}
-
 static int request_compare_names(const void *a, const void *b)
 {
     const cJSON *const *left = a;
@@ -771,7 +299,7 @@ static int request_decode_business_name(const cJSON *value,
     text = (const unsigned char *)value->valuestring;
     length = strlen(value->valuestring);
     for (size_t offset = 0; offset < length; characters++) {
-        size_t size = request_utf8_length(text + offset, length - offset);
+        size_t size = json_check_utf8_length(text + offset, length - offset);
         unsigned long code_point;
 
         if (size == 0) {
@@ -888,7 +416,7 @@ static int request_unknown_field(enum record_kind kind, const char *name,
 
 /* Decodes each member of the scanned object, in document order. */
 static int request_decode_fields(enum record_kind kind, const cJSON *object,
-                                 const struct request_scan *scan,
+                                 const struct json_check_scan *scan,
                                  struct registration_options *options,
                                  struct api_error *error)
 {
@@ -899,9 +427,9 @@ static int request_decode_fields(enum record_kind kind, const cJSON *object,
         int status;
 
         if (strcmp(member->string, "tenant_id") == 0) {
-            const struct request_span *span;
+            const struct json_check_span *span;
 
-            if (index >= REQUEST_RECORDED_MEMBERS) {
+            if (index >= JSON_CHECK_RECORDED_MEMBERS) {
                 return api_error_set(error, 500, "internal",
                                      "the request could not be decoded");
             }
@@ -929,7 +457,7 @@ static int request_decode_json(enum record_kind kind, const char *body,
                                struct registration_options *options,
                                struct api_error *error)
 {
-    struct request_scan scan = {
+    struct json_check_scan scan = {
         .text = (const unsigned char *)body,
         .length = length,
     };
@@ -937,9 +465,9 @@ static int request_decode_json(enum record_kind kind, const char *body,
     cJSON *object;
     int status;
 
-    request_scan_body(&scan);
-    if (scan.error != REQUEST_SCAN_OK) {
-        return request_scan_error_set(&scan, error);
+    json_check_body(&scan);
+    if (scan.error != JSON_CHECK_OK) {
+        return json_check_error_set(&scan, error);
     }
 
     /*
@@ -984,7 +512,7 @@ int request_decode_body(enum record_kind kind, const char *content_type,
         return -1;
     }
 
-    invalid_at = request_utf8_check((const unsigned char *)body, length);
+    invalid_at = json_check_utf8((const unsigned char *)body, length);
     if (invalid_at < length) {
         return api_error_set(error, 400, "invalid_json",
                              "body is not valid UTF-8: byte 0x%02X at "
