@@ -21,12 +21,12 @@
 #define DEDUPE_PROGRESS_SECONDS 2.0
 
 /* The record kinds, as the merge functions in the schema name them. */
-static const char *const dedupe_kinds[] = { "fleet_owner", "driver" };
+static const char *const dedupe_kinds[] = {"fleet_owner", "driver"};
 
 struct dedupe_options {
-    const char *database;     /* --database, or NULL */
-    const char *config_path;  /* --config, or NULL for the default file */
-    const char *kind;         /* --kind, or NULL for both kinds */
+    const char *database;    /* --database, or NULL */
+    const char *config_path; /* --config, or NULL for the default file */
+    const char *kind;        /* --kind, or NULL for both kinds */
     int dry_run;
     int apply;
     long batch_size;
@@ -103,12 +103,11 @@ static void dedupe_print_help(FILE *out)
             "                       (default %d)\n",
             DEDUPE_BATCH_MAX, DEDUPE_BATCH_DEFAULT);
     dedupe_print_connection_help(out);
-    fprintf(out,
-            "  -h, --help           show this help\n"
-            "\n"
-            "Exit status: 0 on success, 2 on a database error, 64 on a "
-            "usage\n"
-            "error, 130 when interrupted (merged batches stay merged).\n");
+    fprintf(out, "  -h, --help           show this help\n"
+                 "\n"
+                 "Exit status: 0 on success, 2 on a database error, 64 on a "
+                 "usage\n"
+                 "error, 130 when interrupted (merged batches stay merged).\n");
 }
 
 static int dedupe_parse_batch_size(const char *text, long *out)
@@ -120,8 +119,10 @@ static int dedupe_parse_batch_size(const char *text, long *out)
     value = strtol(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0' || value < 1 ||
         value > DEDUPE_BATCH_MAX) {
-        fprintf(stderr, "fleetreg-admin: invalid --batch-size \"%s\"; use "
-                "a whole number from 1 to %d\n", text, DEDUPE_BATCH_MAX);
+        fprintf(stderr,
+                "fleetreg-admin: invalid --batch-size \"%s\"; use "
+                "a whole number from 1 to %d\n",
+                text, DEDUPE_BATCH_MAX);
         return -1;
     }
     *out = value;
@@ -133,8 +134,10 @@ static int dedupe_check_kind(const char *kind)
     if (strcmp(kind, "fleet_owner") == 0 || strcmp(kind, "driver") == 0) {
         return 0;
     }
-    fprintf(stderr, "fleetreg-admin: invalid --kind \"%s\"; use "
-            "fleet_owner or driver\n", kind);
+    fprintf(stderr,
+            "fleetreg-admin: invalid --kind \"%s\"; use "
+            "fleet_owner or driver\n",
+            kind);
     return -1;
 }
 
@@ -157,8 +160,8 @@ static int dedupe_parse_options(int argc, char **argv, int allow_dedupe,
             return 1;
         } else if (strcmp(arg, "--database") == 0 && has_value) {
             options->database = argv[++i];
-        } else if ((strcmp(arg, "--config") == 0 || strcmp(arg, "-c") == 0)
-                   && has_value) {
+        } else if ((strcmp(arg, "--config") == 0 || strcmp(arg, "-c") == 0) &&
+                   has_value) {
             options->config_path = argv[++i];
         } else if (strcmp(arg, "--kind") == 0 && has_value) {
             options->kind = argv[++i];
@@ -171,13 +174,14 @@ static int dedupe_parse_options(int argc, char **argv, int allow_dedupe,
             options->apply = 1;
         } else if (allow_dedupe && strcmp(arg, "--batch-size") == 0 &&
                    has_value) {
-            if (dedupe_parse_batch_size(argv[++i], &options->batch_size)
-                != 0) {
+            if (dedupe_parse_batch_size(argv[++i], &options->batch_size) != 0) {
                 return -1;
             }
         } else {
-            fprintf(stderr, "fleetreg-admin %s: invalid option \"%s\" or "
-                    "missing value; try --help\n", argv[0], arg);
+            fprintf(stderr,
+                    "fleetreg-admin %s: invalid option \"%s\" or "
+                    "missing value; try --help\n",
+                    argv[0], arg);
             return -1;
         }
     }
@@ -202,10 +206,11 @@ static int dedupe_resolve_conninfo(const struct dedupe_options *options,
         *out = from_environment;
         return 0;
     }
-    if (config_load(config, options->config_path, error, sizeof(error))
-        != 0) {
-        fprintf(stderr, "fleetreg-admin: no --database or FLEETREG_DB, and "
-                "the configuration could not be loaded: %s\n", error);
+    if (config_load(config, options->config_path, error, sizeof(error)) != 0) {
+        fprintf(stderr,
+                "fleetreg-admin: no --database or FLEETREG_DB, and "
+                "the configuration could not be loaded: %s\n",
+                error);
         return -1;
     }
     *out = config->database;
@@ -246,8 +251,8 @@ static PGresult *dedupe_query(PGconn *connection, const char *context,
                               const char *sql, int count,
                               const char *const *values)
 {
-    PGresult *result = PQexecParams(connection, sql, count, NULL, values,
-                                    NULL, NULL, 0);
+    PGresult *result =
+        PQexecParams(connection, sql, count, NULL, values, NULL, NULL, 0);
     ExecStatusType status = PQresultStatus(result);
 
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
@@ -280,12 +285,12 @@ static long duplicates_list_kind(PGconn *connection, const char *kind)
         "       SELECT user_id, driver_id FROM drivers"
         "       WHERE $1 = 'driver') AS records"
         " GROUP BY user_id HAVING count(*) > 1 ORDER BY user_id";
-    const char *values[1] = { kind };
+    const char *values[1] = {kind};
     PGresult *result;
     long rows;
 
-    result = dedupe_query(connection, "listing duplicates failed", sql, 1,
-                          values);
+    result =
+        dedupe_query(connection, "listing duplicates failed", sql, 1, values);
     if (result == NULL) {
         return -1;
     }
@@ -320,8 +325,7 @@ int admin_duplicates_main(int argc, char **argv)
     }
 
     printf("kind\tuser_id\trecord_ids\n");
-    for (size_t i = 0; i < sizeof(dedupe_kinds) / sizeof(*dedupe_kinds);
-         i++) {
+    for (size_t i = 0; i < sizeof(dedupe_kinds) / sizeof(*dedupe_kinds); i++) {
         long found;
 
         if (!dedupe_kind_selected(&options, dedupe_kinds[i])) {
@@ -346,14 +350,13 @@ int admin_duplicates_main(int argc, char **argv)
  */
 static int dedupe_check_schema(PGconn *connection)
 {
-    static const char *const sql =
-        "SELECT to_regprocedure($1) IS NOT NULL";
-    const char *values[1] = { "fleetreg_merge_plan(text, integer)" };
+    static const char *const sql = "SELECT to_regprocedure($1) IS NOT NULL";
+    const char *values[1] = {"fleetreg_merge_plan(text, integer)"};
     PGresult *result;
     int present;
 
-    result = dedupe_query(connection, "checking the schema failed", sql, 1,
-                          values);
+    result =
+        dedupe_query(connection, "checking the schema failed", sql, 1, values);
     if (result == NULL) {
         return -1;
     }
@@ -361,7 +364,8 @@ static int dedupe_check_schema(PGconn *connection)
     PQclear(result);
 
     if (!present) {
-        fprintf(stderr, "fleetreg-admin: the merge functions are missing "
+        fprintf(stderr,
+                "fleetreg-admin: the merge functions are missing "
                 "from this database; deploy them first with: sqitch deploy "
                 "--to merge_duplicates\n");
         return -1;
@@ -375,12 +379,12 @@ static int dedupe_print_plan(PGconn *connection,
     static const char *const sql =
         "SELECT kind, user_id, action, record_id, details"
         " FROM fleetreg_merge_plan($1, NULL)";
-    const char *values[1] = { options->kind };
+    const char *values[1] = {options->kind};
     PGresult *result;
     int rows;
 
-    result = dedupe_query(connection, "planning the merge failed", sql, 1,
-                          values);
+    result =
+        dedupe_query(connection, "planning the merge failed", sql, 1, values);
     if (result == NULL) {
         return DEDUPE_EXIT_FAILED;
     }
@@ -411,12 +415,12 @@ static long dedupe_count_users(PGconn *connection, const char *kind)
 {
     static const char *const sql =
         "SELECT count(*) FROM fleetreg_duplicate_users($1, NULL)";
-    const char *values[1] = { kind };
+    const char *values[1] = {kind};
     PGresult *result;
     long count;
 
-    result = dedupe_query(connection, "counting duplicates failed", sql, 1,
-                          values);
+    result =
+        dedupe_query(connection, "counting duplicates failed", sql, 1, values);
     if (result == NULL) {
         return -1;
     }
@@ -431,12 +435,11 @@ static long dedupe_run_batch(PGconn *connection, const char *kind,
 {
     static const char *const sql =
         "SELECT fleetreg_merge_duplicates($1, $2::integer)";
-    const char *values[2] = { kind, batch_size };
+    const char *values[2] = {kind, batch_size};
     PGresult *result;
     long merged;
 
-    result = dedupe_query(connection, "merging a batch failed", sql, 2,
-                          values);
+    result = dedupe_query(connection, "merging a batch failed", sql, 2, values);
     if (result == NULL) {
         return -1;
     }
@@ -472,8 +475,10 @@ static int dedupe_apply_kind(PGconn *connection, const char *kind,
         double elapsed = dedupe_seconds_since(&start);
 
         if (batch < 0) {
-            fprintf(stderr, "%s: %ld users merged before the error; run "
-                    "again to continue\n", kind, merged);
+            fprintf(stderr,
+                    "%s: %ld users merged before the error; run "
+                    "again to continue\n",
+                    kind, merged);
             return -1;
         }
         merged += batch;
@@ -482,8 +487,8 @@ static int dedupe_apply_kind(PGconn *connection, const char *kind,
             break;
         }
         if (elapsed - last_report >= DEDUPE_PROGRESS_SECONDS) {
-            fprintf(stderr, "%s: %ld/%ld users merged, %.0f users/s\n",
-                    kind, merged, total, merged / elapsed);
+            fprintf(stderr, "%s: %ld/%ld users merged, %.0f users/s\n", kind,
+                    merged, total, merged / elapsed);
             last_report = elapsed;
         }
     }
@@ -516,15 +521,14 @@ static int dedupe_apply(PGconn *connection,
 {
     dedupe_install_interrupt();
 
-    for (size_t i = 0; i < sizeof(dedupe_kinds) / sizeof(*dedupe_kinds);
-         i++) {
+    for (size_t i = 0; i < sizeof(dedupe_kinds) / sizeof(*dedupe_kinds); i++) {
         int status;
 
         if (!dedupe_kind_selected(options, dedupe_kinds[i])) {
             continue;
         }
-        status = dedupe_apply_kind(connection, dedupe_kinds[i],
-                                   options->batch_size);
+        status =
+            dedupe_apply_kind(connection, dedupe_kinds[i], options->batch_size);
         if (status < 0) {
             return DEDUPE_EXIT_FAILED;
         }
@@ -551,7 +555,7 @@ int admin_dedupe_main(int argc, char **argv)
     }
     if (options.dry_run == options.apply) {
         fprintf(stderr, "fleetreg-admin dedupe: give exactly one of "
-                "--dry-run and --apply; try --help\n");
+                        "--dry-run and --apply; try --help\n");
         return DEDUPE_EXIT_USAGE;
     }
 

@@ -43,7 +43,9 @@ int main(int argc, char **argv)
         return admin_dedupe_main(argc - 1, argv + 1);
     }
 
-    fprintf(stderr, "fleetreg-admin: unknown command \"%s\"; try "
-            "'fleetreg-admin --help'\n", argv[1]);
+    fprintf(stderr,
+            "fleetreg-admin: unknown command \"%s\"; try "
+            "'fleetreg-admin --help'\n",
+            argv[1]);
     return 64;
 }

@@ -100,28 +100,32 @@ static int token_apply_option(struct token_request *request, int option,
         if (auth_parse_user_id(value, &request->user_id) != 0) {
             return token_usage_error("invalid --sub \"%s\": use a user id "
                                      "from 1 to 9223372036854775807 in "
-                                     "plain digits", value);
+                                     "plain digits",
+                                     value);
         }
         request->has_user_id = true;
         return 0;
     case 'k':
         if (strlen(value) >= sizeof(request->key_file) || value[0] == '\0') {
             return token_usage_error("invalid --key-file \"%s\": give the "
-                                     "path of the key file", value);
+                                     "path of the key file",
+                                     value);
         }
         snprintf(request->key_file, sizeof(request->key_file), "%s", value);
         return 0;
     case 'a':
         if (auth_algorithm_parse(value, &request->algorithm) != 0) {
             return token_usage_error("invalid --algorithm \"%s\": use "
-                                     "HS256, RS256 or ES256", value);
+                                     "HS256, RS256 or ES256",
+                                     value);
         }
         request->has_algorithm = true;
         return 0;
     case 't':
         if (token_parse_ttl(value, &request->ttl_seconds) != 0) {
             return token_usage_error("invalid --ttl \"%s\": use whole "
-                                     "seconds from 1 to 31536000", value);
+                                     "seconds from 1 to 31536000",
+                                     value);
         }
         return 0;
     }
@@ -136,13 +140,12 @@ static int token_parse_arguments(int argc, char **argv,
                                  struct token_request *request)
 {
     static const struct option options[] = {
-        { "sub", required_argument, NULL, 's' },
-        { "key-file", required_argument, NULL, 'k' },
-        { "algorithm", required_argument, NULL, 'a' },
-        { "ttl", required_argument, NULL, 't' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
+        {"sub", required_argument, NULL, 's'},
+        {"key-file", required_argument, NULL, 'k'},
+        {"algorithm", required_argument, NULL, 'a'},
+        {"ttl", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int option;
 
     /* optind 0 makes GNU getopt start over, since argv is a sub-array. */
@@ -160,8 +163,7 @@ static int token_parse_arguments(int argc, char **argv,
                                      argv[optind - 1]);
         }
         if (option == '?') {
-            return token_usage_error("unknown option \"%s\"",
-                                     argv[optind - 1]);
+            return token_usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
 
         status = token_apply_option(request, option, optarg);
@@ -183,12 +185,9 @@ static int token_parse_arguments(int argc, char **argv,
 static const char *token_algorithm_name(enum auth_algorithm algorithm)
 {
     switch (algorithm) {
-    case AUTH_ALGORITHM_RS256:
-        return "RS256";
-    case AUTH_ALGORITHM_ES256:
-        return "ES256";
-    case AUTH_ALGORITHM_HS256:
-        break;
+    case AUTH_ALGORITHM_RS256: return "RS256";
+    case AUTH_ALGORITHM_ES256: return "ES256";
+    case AUTH_ALGORITHM_HS256: break;
     }
     return "HS256";
 }
@@ -218,13 +217,17 @@ static int token_apply_config(struct token_request *request)
 
     if (config_load(&config, NULL, error, sizeof(error)) != 0) {
         if (needed) {
-            fprintf(stderr, "fleetreg-admin token: cannot load the "
+            fprintf(stderr,
+                    "fleetreg-admin token: cannot load the "
                     "configuration (%s); fix it, or pass --key-file and "
-                    "--algorithm\n", error);
+                    "--algorithm\n",
+                    error);
             return -1;
         }
-        fprintf(stderr, "fleetreg-admin token: warning: configuration not "
-                "loaded (%s), so the token has no iss or aud\n", error);
+        fprintf(stderr,
+                "fleetreg-admin token: warning: configuration not "
+                "loaded (%s), so the token has no iss or aud\n",
+                error);
         return 0;
     }
 
@@ -236,8 +239,7 @@ static int token_apply_config(struct token_request *request)
         request->algorithm = config.jwt_algorithm;
         request->has_algorithm = true;
     }
-    snprintf(request->issuer, sizeof(request->issuer), "%s",
-             config.jwt_issuer);
+    snprintf(request->issuer, sizeof(request->issuer), "%s", config.jwt_issuer);
     snprintf(request->audience, sizeof(request->audience), "%s",
              config.jwt_audience);
     return 0;
@@ -250,18 +252,20 @@ static unsigned char *token_read_key(const char *path, size_t *length)
     unsigned char *key;
 
     if (file == NULL) {
-        fprintf(stderr, "fleetreg-admin token: cannot open key file \"%s\": "
-                "%s; pass --key-file with a readable key\n", path,
-                strerror(errno));
+        fprintf(stderr,
+                "fleetreg-admin token: cannot open key file \"%s\": "
+                "%s; pass --key-file with a readable key\n",
+                path, strerror(errno));
         return NULL;
     }
 
     key = malloc(TOKEN_KEY_FILE_MAX + 1);
     *length = key != NULL ? fread(key, 1, TOKEN_KEY_FILE_MAX + 1, file) : 0;
     if (key == NULL || ferror(file) || *length > TOKEN_KEY_FILE_MAX) {
-        fprintf(stderr, "fleetreg-admin token: cannot read key file \"%s\" "
-                "(read failed, or larger than %d bytes)\n", path,
-                TOKEN_KEY_FILE_MAX);
+        fprintf(stderr,
+                "fleetreg-admin token: cannot read key file \"%s\" "
+                "(read failed, or larger than %d bytes)\n",
+                path, TOKEN_KEY_FILE_MAX);
         fclose(file);
         free(key);
         return NULL;
@@ -286,14 +290,17 @@ static int token_check_key(const struct token_request *request,
             key[--*length] = '\0';
         }
         if (strstr(text, "-----BEGIN") != NULL || *length == 0) {
-            fprintf(stderr, "fleetreg-admin token: key file \"%s\" is empty "
+            fprintf(stderr,
+                    "fleetreg-admin token: key file \"%s\" is empty "
                     "or a PEM key, but HS256 needs the shared secret; pass "
                     "--key-file with the secret or --algorithm RS256 or "
-                    "ES256\n", request->key_file);
+                    "ES256\n",
+                    request->key_file);
             return -1;
         }
         if (*length < TOKEN_MIN_SECRET_BYTES) {
-            fprintf(stderr, "fleetreg-admin token: HS256 secret in \"%s\" "
+            fprintf(stderr,
+                    "fleetreg-admin token: HS256 secret in \"%s\" "
                     "is %zu bytes, fewer than the %d the service accepts\n",
                     request->key_file, *length, TOKEN_MIN_SECRET_BYTES);
             return -1;
@@ -302,11 +309,12 @@ static int token_check_key(const struct token_request *request,
     }
 
     if (strstr(text, "PRIVATE KEY-----") == NULL) {
-        fprintf(stderr, "fleetreg-admin token: key file \"%s\" has no PEM "
+        fprintf(stderr,
+                "fleetreg-admin token: key file \"%s\" has no PEM "
                 "private key, but signing with %s needs one; pass "
                 "--key-file with the private key that matches the "
-                "service's public key\n", request->key_file,
-                token_algorithm_name(request->algorithm));
+                "service's public key\n",
+                request->key_file, token_algorithm_name(request->algorithm));
         return -1;
     }
     return 0;
@@ -315,12 +323,9 @@ static int token_check_key(const struct token_request *request,
 static jwt_alg_t token_jwt_algorithm(enum auth_algorithm algorithm)
 {
     switch (algorithm) {
-    case AUTH_ALGORITHM_RS256:
-        return JWT_ALG_RS256;
-    case AUTH_ALGORITHM_ES256:
-        return JWT_ALG_ES256;
-    case AUTH_ALGORITHM_HS256:
-        break;
+    case AUTH_ALGORITHM_RS256: return JWT_ALG_RS256;
+    case AUTH_ALGORITHM_ES256: return JWT_ALG_ES256;
+    case AUTH_ALGORITHM_HS256: break;
     }
     return JWT_ALG_HS256;
 }
@@ -352,9 +357,8 @@ static char *token_sign(const struct token_request *request,
     if (request->audience[0] != '\0') {
         status |= jwt_add_grant(jwt, "aud", request->audience);
     }
-    if (status == 0 &&
-        jwt_set_alg(jwt, token_jwt_algorithm(request->algorithm), key,
-                    (int)length) == 0) {
+    if (status == 0 && jwt_set_alg(jwt, token_jwt_algorithm(request->algorithm),
+                                   key, (int)length) == 0) {
         token = jwt_encode_str(jwt);
     }
 
@@ -389,7 +393,8 @@ int admin_token_main(int argc, char **argv)
     if (token_check_key(&request, key, &length) == 0) {
         token = token_sign(&request, key, length);
         if (token == NULL) {
-            fprintf(stderr, "fleetreg-admin token: signing failed; check "
+            fprintf(stderr,
+                    "fleetreg-admin token: signing failed; check "
                     "that \"%s\" is a valid key for the algorithm\n",
                     request.key_file);
         }

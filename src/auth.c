@@ -55,12 +55,9 @@ int auth_fail(char *message, size_t message_size, const char *format, ...)
 const char *auth_algorithm_name(enum auth_algorithm algorithm)
 {
     switch (algorithm) {
-    case AUTH_ALGORITHM_HS256:
-        return "HS256";
-    case AUTH_ALGORITHM_RS256:
-        return "RS256";
-    case AUTH_ALGORITHM_ES256:
-        return "ES256";
+    case AUTH_ALGORITHM_HS256: return "HS256";
+    case AUTH_ALGORITHM_RS256: return "RS256";
+    case AUTH_ALGORITHM_ES256: return "ES256";
     }
     return "unknown";
 }
@@ -68,12 +65,9 @@ const char *auth_algorithm_name(enum auth_algorithm algorithm)
 static jwt_alg_t auth_algorithm_to_jwt(enum auth_algorithm algorithm)
 {
     switch (algorithm) {
-    case AUTH_ALGORITHM_HS256:
-        return JWT_ALG_HS256;
-    case AUTH_ALGORITHM_RS256:
-        return JWT_ALG_RS256;
-    case AUTH_ALGORITHM_ES256:
-        return JWT_ALG_ES256;
+    case AUTH_ALGORITHM_HS256: return JWT_ALG_HS256;
+    case AUTH_ALGORITHM_RS256: return JWT_ALG_RS256;
+    case AUTH_ALGORITHM_ES256: return JWT_ALG_ES256;
     }
     return JWT_ALG_INVAL;
 }
@@ -81,8 +75,7 @@ static jwt_alg_t auth_algorithm_to_jwt(enum auth_algorithm algorithm)
 int auth_algorithm_parse(const char *text, enum auth_algorithm *out)
 {
     static const enum auth_algorithm all[] = {
-        AUTH_ALGORITHM_HS256, AUTH_ALGORITHM_RS256, AUTH_ALGORITHM_ES256
-    };
+        AUTH_ALGORITHM_HS256, AUTH_ALGORITHM_RS256, AUTH_ALGORITHM_ES256};
 
     if (text == NULL) {
         return -1;
@@ -187,12 +180,16 @@ int auth_init(struct auth_verifier *verifier, enum auth_algorithm algorithm,
                          leeway_seconds);
     }
     if (issuer != NULL && strlen(issuer) >= sizeof(verifier->issuer)) {
-        return auth_fail(error, error_size, "jwt_issuer is longer than %zu "
-                         "bytes", sizeof(verifier->issuer) - 1);
+        return auth_fail(error, error_size,
+                         "jwt_issuer is longer than %zu "
+                         "bytes",
+                         sizeof(verifier->issuer) - 1);
     }
     if (audience != NULL && strlen(audience) >= sizeof(verifier->audience)) {
-        return auth_fail(error, error_size, "jwt_audience is longer than %zu "
-                         "bytes", sizeof(verifier->audience) - 1);
+        return auth_fail(error, error_size,
+                         "jwt_audience is longer than %zu "
+                         "bytes",
+                         sizeof(verifier->audience) - 1);
     }
 
     if (auth_key_load(algorithm, key_file, &key, &key_length, error,
@@ -286,7 +283,8 @@ static int auth_find_token(const struct auth_verifier *verifier,
         if (!auth_is_token_char((*token)[i])) {
             return auth_fail(reason, reason_size,
                              "token has a character outside base64url and "
-                             "'.' at offset %zu", i);
+                             "'.' at offset %zu",
+                             i);
         }
     }
     return 0;
@@ -342,8 +340,7 @@ static bool auth_has_bad_members(const cJSON *object, int max_members)
  * and cJSON could pick different ones. Returns the object (free with
  * cJSON_Delete), or NULL.
  */
-static cJSON *auth_decode_part(const char *part, size_t length,
-                               int max_members)
+static cJSON *auth_decode_part(const char *part, size_t length, int max_members)
 {
     unsigned char *json = malloc(length * 3 / 4 + 1);
     size_t json_length = 0;
@@ -375,8 +372,8 @@ static cJSON *auth_decode_part(const char *part, size_t length,
  * keyed with an RS256 public key (known to anyone) would verify.
  */
 static int auth_check_header(const struct auth_verifier *verifier,
-                             const struct auth_token_parts *parts,
-                             char *reason, size_t reason_size)
+                             const struct auth_token_parts *parts, char *reason,
+                             size_t reason_size)
 {
     const char *expected = auth_algorithm_name(verifier->algorithm);
     cJSON *header = auth_decode_part(parts->header, parts->header_length,
@@ -393,8 +390,8 @@ static int auth_check_header(const struct auth_verifier *verifier,
 
     alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
     if (!cJSON_IsString(alg)) {
-        status = auth_fail(reason, reason_size,
-                           "token header has no alg string");
+        status =
+            auth_fail(reason, reason_size, "token header has no alg string");
     } else if (strcmp(alg->valuestring, expected) != 0) {
         /* Log only alg names that libjwt lists, never other token text. */
         bool known = jwt_str_alg(alg->valuestring) != JWT_ALG_INVAL;
@@ -435,7 +432,8 @@ static int auth_check_signature(const struct auth_verifier *verifier,
     if (alg != auth_algorithm_to_jwt(verifier->algorithm)) {
         return auth_fail(reason, reason_size,
                          "token was verified with an algorithm other than "
-                         "%s", auth_algorithm_name(verifier->algorithm));
+                         "%s",
+                         auth_algorithm_name(verifier->algorithm));
     }
     return 0;
 }
@@ -444,8 +442,7 @@ static int auth_check_signature(const struct auth_verifier *verifier,
  * Reads an optional NumericDate claim. Returns 1 when present, 0 when
  * absent, -1 when it is not a finite number.
  */
-static int auth_read_date(const cJSON *claims, const char *name,
-                          double *value)
+static int auth_read_date(const cJSON *claims, const char *name, double *value)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(claims, name);
 
@@ -474,14 +471,14 @@ static int auth_check_times(const struct auth_verifier *verifier,
 
     found = auth_read_date(claims, "exp", &exp);
     if (found <= 0) {
-        return auth_fail(reason, reason_size, found == 0
-                         ? "token has no exp claim"
-                         : "token exp claim is not a number");
+        return auth_fail(reason, reason_size,
+                         found == 0 ? "token has no exp claim"
+                                    : "token exp claim is not a number");
     }
     if (current >= exp + leeway) {
         return auth_fail(reason, reason_size,
-                         "token expired at %.0f (now %lld, leeway %ld s)",
-                         exp, (long long)now, verifier->leeway_seconds);
+                         "token expired at %.0f (now %lld, leeway %ld s)", exp,
+                         (long long)now, verifier->leeway_seconds);
     }
 
     found = auth_read_date(claims, "nbf", &nbf);
@@ -492,8 +489,8 @@ static int auth_check_times(const struct auth_verifier *verifier,
     if (found > 0 && current + leeway < nbf) {
         return auth_fail(reason, reason_size,
                          "token is not valid before %.0f (now %lld, "
-                         "leeway %ld s)", nbf, (long long)now,
-                         verifier->leeway_seconds);
+                         "leeway %ld s)",
+                         nbf, (long long)now, verifier->leeway_seconds);
     }
 
     found = auth_read_date(claims, "iat", &iat);
@@ -504,8 +501,8 @@ static int auth_check_times(const struct auth_verifier *verifier,
     if (found > 0 && iat > current + leeway) {
         return auth_fail(reason, reason_size,
                          "token was issued in the future at %.0f (now %lld, "
-                         "leeway %ld s)", iat, (long long)now,
-                         verifier->leeway_seconds);
+                         "leeway %ld s)",
+                         iat, (long long)now, verifier->leeway_seconds);
     }
     return 0;
 }
@@ -521,8 +518,8 @@ static int auth_check_issuer(const struct auth_verifier *verifier,
     }
 
     iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
-    if (!cJSON_IsString(iss) || strcmp(iss->valuestring,
-                                       verifier->issuer) != 0) {
+    if (!cJSON_IsString(iss) ||
+        strcmp(iss->valuestring, verifier->issuer) != 0) {
         return auth_fail(reason, reason_size,
                          "token iss is not the configured issuer \"%s\"",
                          verifier->issuer);
@@ -542,9 +539,9 @@ static bool auth_audience_matches(const cJSON *aud, const char *expected)
         return false;
     }
 
-    cJSON_ArrayForEach(item, aud) {
-        if (cJSON_IsString(item) &&
-            strcmp(item->valuestring, expected) == 0) {
+    cJSON_ArrayForEach(item, aud)
+    {
+        if (cJSON_IsString(item) && strcmp(item->valuestring, expected) == 0) {
             return true;
         }
     }
@@ -570,7 +567,8 @@ static int auth_check_audience(const struct auth_verifier *verifier,
     if (!auth_audience_matches(aud, verifier->audience)) {
         return auth_fail(reason, reason_size,
                          "token aud does not include the configured "
-                         "audience \"%s\"", verifier->audience);
+                         "audience \"%s\"",
+                         verifier->audience);
     }
     return 0;
 }
@@ -613,9 +611,8 @@ static int auth_read_subject(const cJSON *claims, int64_t *user_id,
 }
 
 static int auth_check_claims(const struct auth_verifier *verifier,
-                             const struct auth_token_parts *parts,
-                             time_t now, int64_t *user_id, char *reason,
-                             size_t reason_size)
+                             const struct auth_token_parts *parts, time_t now,
+                             int64_t *user_id, char *reason, size_t reason_size)
 {
     cJSON *claims = auth_decode_part(parts->payload, parts->payload_length,
                                      AUTH_CLAIMS_MAX_MEMBERS);
@@ -644,18 +641,18 @@ static int auth_check_claims(const struct auth_verifier *verifier,
 }
 
 int auth_verify_bearer(const struct auth_verifier *verifier,
-                       const char *authorization, time_t now,
-                       int64_t *user_id, char *reason, size_t reason_size)
+                       const char *authorization, time_t now, int64_t *user_id,
+                       char *reason, size_t reason_size)
 {
-    struct auth_token_parts parts = { 0 };
+    struct auth_token_parts parts = {0};
     const char *token = NULL;
 
     if (verifier->key == NULL) {
         return auth_fail(reason, reason_size, "verifier has no key loaded");
     }
 
-    if (auth_find_token(verifier, authorization, &token, reason,
-                        reason_size) != 0) {
+    if (auth_find_token(verifier, authorization, &token, reason, reason_size) !=
+        0) {
         return -1;
     }
 

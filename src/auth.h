@@ -15,12 +15,12 @@ enum auth_algorithm {
 /* Settings and key of a verifier; built once per process by auth_init(). */
 struct auth_verifier {
     enum auth_algorithm algorithm;
-    unsigned char *key;          /* owned; HS256 secret or PEM public key */
+    unsigned char *key; /* owned; HS256 secret or PEM public key */
     size_t key_length;
-    char issuer[256];            /* "" when not checked */
-    char audience[256];          /* "" when not checked */
-    long leeway_seconds;         /* allowed clock skew for exp and nbf */
-    size_t max_token_bytes;      /* longer tokens are rejected unread */
+    char issuer[256];       /* "" when not checked */
+    char audience[256];     /* "" when not checked */
+    long leeway_seconds;    /* allowed clock skew for exp and nbf */
+    size_t max_token_bytes; /* longer tokens are rejected unread */
 };
 
 /* Parses "HS256", "RS256" or "ES256". Returns 0, or -1. */
@@ -49,8 +49,8 @@ void auth_free(struct auth_verifier *verifier);
  * the log in reason (never containing the token).
  */
 int auth_verify_bearer(const struct auth_verifier *verifier,
-                       const char *authorization, time_t now,
-                       int64_t *user_id, char *reason, size_t reason_size)
+                       const char *authorization, time_t now, int64_t *user_id,
+                       char *reason, size_t reason_size)
     __attribute__((warn_unused_result));
 
 /*

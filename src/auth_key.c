@@ -14,15 +14,12 @@
 #define AUTH_HS256_MIN_SECRET_BYTES 32
 
 /* DER object identifiers that mark a public key's type and curve. */
-static const unsigned char AUTH_OID_RSA[] = {
-    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01
-};
-static const unsigned char AUTH_OID_EC[] = {
-    0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01
-};
-static const unsigned char AUTH_OID_P256[] = {
-    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07
-};
+static const unsigned char AUTH_OID_RSA[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                             0xf7, 0x0d, 0x01, 0x01, 0x01};
+static const unsigned char AUTH_OID_EC[] = {0x06, 0x07, 0x2a, 0x86, 0x48,
+                                            0xce, 0x3d, 0x02, 0x01};
+static const unsigned char AUTH_OID_P256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                              0xce, 0x3d, 0x03, 0x01, 0x07};
 
 static const char AUTH_PEM_PUBLIC_BEGIN[] = "-----BEGIN PUBLIC KEY-----";
 static const char AUTH_PEM_PUBLIC_END[] = "-----END PUBLIC KEY-----";
@@ -100,7 +97,8 @@ static int auth_check_secret(const char *path, unsigned char *key,
         return auth_fail(error, error_size,
                          "key file \"%s\" holds a PEM key, but HS256 needs "
                          "a shared secret; set jwt_algorithm to RS256 or "
-                         "ES256, or point jwt_key_file at the secret", path);
+                         "ES256, or point jwt_key_file at the secret",
+                         path);
     }
 
     if (*length < AUTH_HS256_MIN_SECRET_BYTES) {
@@ -139,7 +137,8 @@ static int auth_pem_public_der(const char *pem, unsigned char **der,
     }
 
     if (auth_base64_decode(begin, (size_t)(end - begin), false, *der,
-                           der_length) != 0 || *der_length == 0) {
+                           der_length) != 0 ||
+        *der_length == 0) {
         free(*der);
         *der = NULL;
         return -1;
@@ -166,14 +165,16 @@ static int auth_check_public_key(enum auth_algorithm algorithm,
         return auth_fail(error, error_size,
                          "key file \"%s\" holds a private key; give the "
                          "service only the public key, extracted with "
-                         "'openssl pkey -in FILE -pubout'", path);
+                         "'openssl pkey -in FILE -pubout'",
+                         path);
     }
 
     if (auth_pem_public_der((const char *)key, &der, &der_length) != 0) {
         return auth_fail(error, error_size,
                          "key file \"%s\" holds no PEM \"PUBLIC KEY\" block; "
                          "%s needs a public key such as 'openssl pkey -in "
-                         "FILE -pubout' writes", path, name);
+                         "FILE -pubout' writes",
+                         path, name);
     }
 
     if (algorithm == AUTH_ALGORITHM_RS256) {
@@ -188,13 +189,13 @@ static int auth_check_public_key(enum auth_algorithm algorithm,
     free(der);
 
     if (!matches) {
-        return auth_fail(error, error_size,
-                         "key file \"%s\" is not a%s public key; %s needs %s",
-                         path, algorithm == AUTH_ALGORITHM_RS256 ? "n RSA"
-                                                                 : " P-256",
-                         name, algorithm == AUTH_ALGORITHM_RS256
-                                   ? "an RSA key"
-                                   : "an EC key on curve P-256 (prime256v1)");
+        return auth_fail(
+            error, error_size,
+            "key file \"%s\" is not a%s public key; %s needs %s", path,
+            algorithm == AUTH_ALGORITHM_RS256 ? "n RSA" : " P-256", name,
+            algorithm == AUTH_ALGORITHM_RS256
+                ? "an RSA key"
+                : "an EC key on curve P-256 (prime256v1)");
     }
     return 0;
 }
@@ -210,11 +211,10 @@ int auth_key_load(enum auth_algorithm algorithm, const char *path,
     }
 
     if (algorithm == AUTH_ALGORITHM_HS256) {
-        status = auth_check_secret(path, *key, key_length, error,
-                                   error_size);
+        status = auth_check_secret(path, *key, key_length, error, error_size);
     } else {
-        status = auth_check_public_key(algorithm, path, *key, error,
-                                       error_size);
+        status =
+            auth_check_public_key(algorithm, path, *key, error, error_size);
     }
     if (status != 0) {
         free(*key);

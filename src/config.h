@@ -1,4 +1,5 @@
-/* The service's settings: one table of keys, a file, and environment overrides. */
+/* The service's settings: one table of keys, a file, and environment overrides.
+ */
 #ifndef FLEETREG_CONFIG_H
 #define FLEETREG_CONFIG_H
 
@@ -16,18 +17,18 @@
  * gives its name, default, range and whether SIGHUP can change it.
  */
 struct config {
-    char listen[CONFIG_STRING_MAX];        /* unix socket path */
-    int socket_mode;                       /* octal, e.g. 0660 */
-    char socket_group[CONFIG_STRING_MAX];  /* "" keeps the process group */
-    int workers;                           /* 0 means one per CPU */
-    char database[CONFIG_STRING_MAX];      /* libpq conninfo (secret) */
+    char listen[CONFIG_STRING_MAX];       /* unix socket path */
+    int socket_mode;                      /* octal, e.g. 0660 */
+    char socket_group[CONFIG_STRING_MAX]; /* "" keeps the process group */
+    int workers;                          /* 0 means one per CPU */
+    char database[CONFIG_STRING_MAX];     /* libpq conninfo (secret) */
     int connect_timeout_seconds;
     int statement_timeout_ms;
-    int db_retries;                        /* retries of one operation */
-    int db_backoff_max_ms;                 /* cap of reconnect backoff */
-    int retry_after_seconds;               /* Retry-After on 503 */
-    int request_timeout_ms;                /* database work per request */
-    int require_unique_constraint;         /* 0 or 1 */
+    int db_retries;                /* retries of one operation */
+    int db_backoff_max_ms;         /* cap of reconnect backoff */
+    int retry_after_seconds;       /* Retry-After on 503 */
+    int request_timeout_ms;        /* database work per request */
+    int require_unique_constraint; /* 0 or 1 */
     enum auth_algorithm jwt_algorithm;
     char jwt_key_file[CONFIG_STRING_MAX];
     char jwt_issuer[256];
@@ -35,8 +36,8 @@ struct config {
     int jwt_leeway_seconds;
     int max_token_bytes;
     int max_body_bytes;
-    int max_params;                        /* FastCGI parameters */
-    int max_param_bytes;                   /* one name=value pair */
+    int max_params;      /* FastCGI parameters */
+    int max_param_bytes; /* one name=value pair */
     int shutdown_timeout_seconds;
     enum log_level log_level;
 };
@@ -47,8 +48,9 @@ void config_set_defaults(struct config *config);
 /*
  * Loads the defaults, then the file at path (when path is NULL: the file
  * named by FLEETREG_CONF, else the default file if it exists), then the
- * FLEETREG_<KEY> environment variables, then validates every value. Returns 0, or -1 with a message
- * naming the key, the value and the accepted range in error.
+ * FLEETREG_<KEY> environment variables, then validates every value. Returns 0,
+ * or -1 with a message naming the key, the value and the accepted range in
+ * error.
  */
 int config_load(struct config *config, const char *path, char *error,
                 size_t error_size) __attribute__((warn_unused_result));

@@ -112,10 +112,8 @@ static void db_record_failure(struct db *db, const char *message)
 void db_wait_backoff(const struct db *db)
 {
     long delay = db_backoff_ms(db);
-    struct timespec pause = {
-        .tv_sec = delay / 1000,
-        .tv_nsec = (delay % 1000) * 1000000L
-    };
+    struct timespec pause = {.tv_sec = delay / 1000,
+                             .tv_nsec = (delay % 1000) * 1000000L};
 
     while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
     }
@@ -151,12 +149,10 @@ static enum db_status db_check_schema(struct db *db)
 static enum db_status db_open(struct db *db)
 {
     char timeout[16];
-    const char *const keys[] = {
-        "dbname", "connect_timeout", "application_name", NULL
-    };
-    const char *const values[] = {
-        db->config->database, timeout, "fleetreg", NULL
-    };
+    const char *const keys[] = {"dbname", "connect_timeout", "application_name",
+                                NULL};
+    const char *const values[] = {db->config->database, timeout, "fleetreg",
+                                  NULL};
 
     snprintf(timeout, sizeof(timeout), "%d",
              db->config->connect_timeout_seconds);
@@ -166,8 +162,7 @@ static enum db_status db_open(struct db *db)
         db_record_failure(db, PQerrorMessage(db->connection));
         log_event(LOG_LEVEL_WARNING, "db_connect_failed",
                   "failures=%u retry_in_ms=%ld error=\"%s\"",
-                  db->consecutive_failures, db_backoff_ms(db),
-                  db->last_error);
+                  db->consecutive_failures, db_backoff_ms(db), db->last_error);
         return DB_STATUS_RETRYABLE;
     }
 
@@ -213,12 +208,9 @@ enum db_status db_connect(struct db *db)
  */
 static int db_sqlstate_is_retryable(const char *sqlstate)
 {
-    return strncmp(sqlstate, "08", 2) == 0 ||
-           strcmp(sqlstate, "57P01") == 0 ||
-           strcmp(sqlstate, "57P02") == 0 ||
-           strcmp(sqlstate, "57P03") == 0 ||
-           strcmp(sqlstate, "40001") == 0 ||
-           strcmp(sqlstate, "40P01") == 0;
+    return strncmp(sqlstate, "08", 2) == 0 || strcmp(sqlstate, "57P01") == 0 ||
+           strcmp(sqlstate, "57P02") == 0 || strcmp(sqlstate, "57P03") == 0 ||
+           strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0;
 }
 
 static enum db_status db_classify_failure(struct db *db, PGresult *result)
@@ -231,8 +223,8 @@ static enum db_status db_classify_failure(struct db *db, PGresult *result)
         db_record_failure(db, PQerrorMessage(db->connection));
         return DB_STATUS_RETRYABLE;
     }
-    return db_sqlstate_is_retryable(sqlstate) ? DB_STATUS_RETRYABLE :
-                                                DB_STATUS_FAILED;
+    return db_sqlstate_is_retryable(sqlstate) ? DB_STATUS_RETRYABLE
+                                              : DB_STATUS_FAILED;
 }
 
 /*
@@ -241,14 +233,12 @@ static enum db_status db_classify_failure(struct db *db, PGresult *result)
  */
 static int db_wait_socket(struct db *db, short events)
 {
-    struct pollfd descriptor = {
-        .fd = PQsocket(db->connection),
-        .events = events
-    };
+    struct pollfd descriptor = {.fd = PQsocket(db->connection),
+                                .events = events};
 
     for (;;) {
-        long remaining = db->deadline_ms == 0 ? -1 :
-            db->deadline_ms - db_now_ms();
+        long remaining =
+            db->deadline_ms == 0 ? -1 : db->deadline_ms - db_now_ms();
         int ready;
 
         if (db->deadline_ms != 0 && remaining <= 0) {
@@ -278,8 +268,8 @@ static PGresult *db_exec_until_deadline(struct db *db, const char *sql,
     PGresult *next;
     int flushed;
 
-    if (!PQsendQueryParams(connection, sql, parameter_count, NULL, values,
-                           NULL, NULL, 0)) {
+    if (!PQsendQueryParams(connection, sql, parameter_count, NULL, values, NULL,
+                           NULL, 0)) {
         return NULL;
     }
     while ((flushed = PQflush(connection)) == 1) {
@@ -326,7 +316,7 @@ PGresult *db_query(struct db *db, const char *sql, int parameter_count,
         log_event(LOG_LEVEL_WARNING, "db_deadline_passed",
                   "request_timeout_ms=%d", db->config->request_timeout_ms);
         db_record_failure(db, "request_timeout passed before the database "
-                          "answered");
+                              "answered");
         *status = DB_STATUS_RETRYABLE;
         return NULL;
     }
@@ -416,16 +406,17 @@ enum db_status db_ping(struct db *db)
 
 const char *db_sqlstate(const PGresult *result)
 {
-    const char *sqlstate = result != NULL ?
-        PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    const char *sqlstate =
+        result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
 
     return sqlstate != NULL ? sqlstate : "";
 }
 
 const char *db_constraint(const PGresult *result)
 {
-    const char *name = result != NULL ?
-        PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    const char *name = result != NULL
+                           ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME)
+                           : NULL;
 
     return name != NULL ? name : "";
 }

@@ -19,12 +19,12 @@ enum db_status {
 /* A persistent connection and its failure history. */
 struct db {
     PGconn *connection;
-    const struct config *config;   /* borrowed; outlives the db */
+    const struct config *config; /* borrowed; outlives the db */
     unsigned consecutive_failures;
-    struct timespec next_connect;  /* CLOCK_MONOTONIC; no attempt before */
+    struct timespec next_connect; /* CLOCK_MONOTONIC; no attempt before */
     char last_error[512];
-    int schema_missing;            /* the unique constraints are absent */
-    long deadline_ms;              /* CLOCK_MONOTONIC; 0 means none */
+    int schema_missing; /* the unique constraints are absent */
+    long deadline_ms;   /* CLOCK_MONOTONIC; 0 means none */
 };
 
 void db_init(struct db *db, const struct config *config);
@@ -51,8 +51,7 @@ void db_close(struct db *db);
  * DB_STATUS_RETRYABLE with last_error set; DB_STATUS_FAILED when the
  * schema lacks the constraints.
  */
-enum db_status db_connect(struct db *db)
-    __attribute__((warn_unused_result));
+enum db_status db_connect(struct db *db) __attribute__((warn_unused_result));
 
 /*
  * Runs sql with text parameters (values may contain NULL for SQL NULL).

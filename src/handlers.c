@@ -40,10 +40,11 @@ static int handlers_status;
 static void handlers_write_head(FCGX_Request *request, int status)
 {
     handlers_status = status;
-    FCGX_FPrintF(request->out, "Status: %d %s\r\n"
+    FCGX_FPrintF(request->out,
+                 "Status: %d %s\r\n"
                  "Content-Type: application/json\r\n"
-                 "Cache-Control: no-store\r\n", status,
-                 handlers_status_text(status));
+                 "Cache-Control: no-store\r\n",
+                 status, handlers_status_text(status));
 }
 
 static void handlers_write_json(FCGX_Request *request, int status,
@@ -69,9 +70,11 @@ static void handlers_write_error(FCGX_Request *request,
     if (error->status == 401) {
         FCGX_FPrintF(request->out, "WWW-Authenticate: Bearer\r\n");
     }
-    FCGX_FPrintF(request->out, "\r\n%s\n", body != NULL ? body :
-                 "{\"error\":{\"code\":\"internal\",\"message\":\"out of "
-                 "memory\"}}");
+    FCGX_FPrintF(request->out, "\r\n%s\n",
+                 body != NULL
+                     ? body
+                     : "{\"error\":{\"code\":\"internal\",\"message\":\"out of "
+                       "memory\"}}");
     free(body);
 
     if (error->status >= 500) {
@@ -162,8 +165,7 @@ static void handlers_serve_auth(struct worker_context *context,
 
     if (auth_verify_bearer(context->verifier,
                            handlers_param(request, "HTTP_AUTHORIZATION"),
-                           time(NULL), &user_id, reason,
-                           sizeof(reason)) != 0) {
+                           time(NULL), &user_id, reason, sizeof(reason)) != 0) {
         log_make_quotable(reason);
         log_event(LOG_LEVEL_INFO, "auth_rejected", "reason=\"%s\"", reason);
         metrics_count(METRICS_AUTH_REJECTED);
@@ -175,9 +177,11 @@ static void handlers_serve_auth(struct worker_context *context,
     }
 
     handlers_status = 204;
-    FCGX_FPrintF(request->out, "Status: 204 No Content\r\n"
+    FCGX_FPrintF(request->out,
+                 "Status: 204 No Content\r\n"
                  "X-Fleetreg-Sub: %" PRId64 "\r\n"
-                 "Cache-Control: no-store\r\n\r\n", user_id);
+                 "Cache-Control: no-store\r\n\r\n",
+                 user_id);
 }
 
 static void handlers_serve_readyz(struct worker_context *context,
@@ -205,7 +209,8 @@ static void handlers_serve_metrics(FCGX_Request *request)
     FILE *stream = open_memstream(&text, &length);
 
     if (stream == NULL) {
-        handlers_write_json(request, 503, "{\"error\":{\"code\":"
+        handlers_write_json(request, 503,
+                            "{\"error\":{\"code\":"
                             "\"service_unavailable\",\"message\":\"out "
                             "of memory; retry later\"}}");
         return;
@@ -214,7 +219,8 @@ static void handlers_serve_metrics(FCGX_Request *request)
     fclose(stream);
 
     handlers_status = 200;
-    FCGX_FPrintF(request->out, "Status: 200 OK\r\nContent-Type: text/plain; "
+    FCGX_FPrintF(request->out,
+                 "Status: 200 OK\r\nContent-Type: text/plain; "
                  "version=0.0.4\r\nCache-Control: no-store\r\n\r\n");
     FCGX_PutStr(text, (int)length, request->out);
     free(text);
@@ -237,10 +243,12 @@ static int handlers_read_user(FCGX_Request *request, int64_t *user_id,
 static void handlers_serve_record(struct worker_context *context,
                                   FCGX_Request *request, enum route_id route)
 {
-    enum record_kind kind = route == ROUTE_DRIVER_REGISTER ||
-        route == ROUTE_DRIVER_STATUS ? RECORD_DRIVER : RECORD_FLEET_OWNER;
-    int is_register = route == ROUTE_FLEET_OWNER_REGISTER ||
-        route == ROUTE_DRIVER_REGISTER;
+    enum record_kind kind =
+        route == ROUTE_DRIVER_REGISTER || route == ROUTE_DRIVER_STATUS
+            ? RECORD_DRIVER
+            : RECORD_FLEET_OWNER;
+    int is_register =
+        route == ROUTE_FLEET_OWNER_REGISTER || route == ROUTE_DRIVER_REGISTER;
     struct registration_options options;
     struct api_error error;
     cJSON *record = NULL;
@@ -250,10 +258,10 @@ static void handlers_serve_record(struct worker_context *context,
 
     memset(&options, 0, sizeof(options));
     if (handlers_read_user(request, &user_id, &error) != 0 ||
-        (is_register && handlers_read_options(context, request, kind,
-                                              &options, &error) != 0) ||
-        records_get_or_create(&context->db, kind, user_id, &options,
-                              &record, &created, &error) != 0) {
+        (is_register && handlers_read_options(context, request, kind, &options,
+                                              &error) != 0) ||
+        records_get_or_create(&context->db, kind, user_id, &options, &record,
+                              &created, &error) != 0) {
         handlers_write_error(request, &error);
         return;
     }
@@ -268,9 +276,8 @@ static void handlers_serve_record(struct worker_context *context,
     handlers_write_json(request, created ? 201 : 200, body);
     free(body);
     if (created) {
-        log_event(LOG_LEVEL_INFO, "record_created",
-                  "kind=%s user_id=%" PRId64, kind == RECORD_DRIVER ?
-                  "driver" : "fleet_owner", user_id);
+        log_event(LOG_LEVEL_INFO, "record_created", "kind=%s user_id=%" PRId64,
+                  kind == RECORD_DRIVER ? "driver" : "fleet_owner", user_id);
     }
 }
 
@@ -289,18 +296,12 @@ static void handlers_dispatch(struct worker_context *context,
     struct api_error error;
 
     switch (route) {
-    case ROUTE_AUTH:
-        handlers_serve_auth(context, request);
-        break;
+    case ROUTE_AUTH: handlers_serve_auth(context, request); break;
     case ROUTE_HEALTHZ:
         handlers_write_json(request, 200, "{\"status\":\"ok\"}");
         break;
-    case ROUTE_READYZ:
-        handlers_serve_readyz(context, request);
-        break;
-    case ROUTE_METRICS:
-        handlers_serve_metrics(request);
-        break;
+    case ROUTE_READYZ: handlers_serve_readyz(context, request); break;
+    case ROUTE_METRICS: handlers_serve_metrics(request); break;
     case ROUTE_FLEET_OWNER_REGISTER:
     case ROUTE_FLEET_OWNER_STATUS:
     case ROUTE_DRIVER_REGISTER:
@@ -327,8 +328,8 @@ void handlers_serve(struct worker_context *context, FCGX_Request *request)
     log_set_request_id(handlers_param(request, "REQUEST_ID"));
 
     if (request_params_check(request->envp, &limits, &error) != 0 ||
-        route_match(method != NULL ? method : "",
-                    path != NULL ? path : "", &route, &error) != 0) {
+        route_match(method != NULL ? method : "", path != NULL ? path : "",
+                    &route, &error) != 0) {
         handlers_write_error(request, &error);
         log_set_request_id(NULL);
         return;

@@ -10,8 +10,8 @@
 
 /* What a worker keeps between requests. */
 struct worker_context {
-    const struct config *config;           /* borrowed */
-    const struct auth_verifier *verifier;  /* borrowed */
+    const struct config *config;          /* borrowed */
+    const struct auth_verifier *verifier; /* borrowed */
     struct db db;
 };
 

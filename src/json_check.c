@@ -208,8 +208,7 @@ static bool json_check_unicode_escape(struct json_check_scan *scan)
     }
 
     /* A high surrogate must be followed at once by a low one. */
-    if (scan->length - scan->offset < 2 ||
-        scan->text[scan->offset] != '\\' ||
+    if (scan->length - scan->offset < 2 || scan->text[scan->offset] != '\\' ||
         scan->text[scan->offset + 1] != 'u') {
         scan->offset = start;
         return json_check_fail(scan, JSON_CHECK_LONE_SURROGATE);
@@ -358,14 +357,10 @@ static bool json_check_value(struct json_check_scan *scan, int depth)
     }
 
     switch (c) {
-    case '"':
-        return json_check_string(scan);
-    case 't':
-        return json_check_literal(scan, "true");
-    case 'f':
-        return json_check_literal(scan, "false");
-    case 'n':
-        return json_check_literal(scan, "null");
+    case '"': return json_check_string(scan);
+    case 't': return json_check_literal(scan, "true");
+    case 'f': return json_check_literal(scan, "false");
+    case 'n': return json_check_literal(scan, "null");
     default:
         if (c == '-' || (c >= '0' && c <= '9')) {
             return json_check_number(scan);
@@ -390,8 +385,8 @@ void json_check_body(struct json_check_scan *scan)
         /* Name the type only when another JSON value starts here. */
         bool value = first != 0 && strchr("[\"-0123456789tfn", first);
 
-        json_check_fail(scan, value ? JSON_CHECK_NOT_OBJECT
-                                    : JSON_CHECK_SYNTAX);
+        json_check_fail(scan,
+                        value ? JSON_CHECK_NOT_OBJECT : JSON_CHECK_SYNTAX);
         return;
     }
 
@@ -431,12 +426,12 @@ int json_check_error_set(const struct json_check_scan *scan,
         break;
     default:
         problem = json_check_at_end(scan) ? "the end of the body"
-                                            : "an unexpected character";
+                                          : "an unexpected character";
         break;
     }
 
     return api_error_set(error, 400, "invalid_json",
                          "body is not valid JSON: %s at byte %zu; send a "
-                         "JSON object such as {\"tenant_id\": 3}", problem,
-                         scan->offset);
+                         "JSON object such as {\"tenant_id\": 3}",
+                         problem, scan->offset);
 }

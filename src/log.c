@@ -25,12 +25,11 @@ static int log_journal_prefix;
 static char log_request_id[65];
 static struct log_repeat log_repeats[LOG_REPEAT_SLOTS];
 
-static const char *const log_level_names[] = {
-    "error", "warning", "info", "debug"
-};
+static const char *const log_level_names[] = {"error", "warning", "info",
+                                              "debug"};
 
 /* journald priorities: err, warning, info, debug. */
-static const int log_journal_priorities[] = { 3, 4, 6, 7 };
+static const int log_journal_priorities[] = {3, 4, 6, 7};
 
 void log_init(const char *program, enum log_level level)
 {
@@ -132,12 +131,10 @@ static void log_format_time(char *out, size_t out_size)
     gmtime_r(&now.tv_sec, &parts);
     snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
              parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-             parts.tm_hour, parts.tm_min, parts.tm_sec,
-             now.tv_nsec / 1000000);
+             parts.tm_hour, parts.tm_min, parts.tm_sec, now.tv_nsec / 1000000);
 }
 
-void log_event(enum log_level level, const char *event, const char *fields,
-               ...)
+void log_event(enum log_level level, const char *event, const char *fields, ...)
 {
     char text[LOG_LINE_MAX];
     char line[LOG_LINE_MAX + 256];
@@ -162,17 +159,16 @@ void log_event(enum log_level level, const char *event, const char *fields,
     }
 
     log_format_time(timestamp, sizeof(timestamp));
-    length = snprintf(line, sizeof(line),
-                      "time=%s level=%s program=%s pid=%d event=%s",
-                      timestamp, log_level_names[level], log_program,
-                      (int)getpid(), event);
+    length = snprintf(
+        line, sizeof(line), "time=%s level=%s program=%s pid=%d event=%s",
+        timestamp, log_level_names[level], log_program, (int)getpid(), event);
     if (log_request_id[0] != '\0') {
         length += snprintf(line + length, sizeof(line) - (size_t)length,
                            " request_id=%s", log_request_id);
     }
     if (text[0] != '\0') {
-        length += snprintf(line + length, sizeof(line) - (size_t)length,
-                           " %s", text);
+        length +=
+            snprintf(line + length, sizeof(line) - (size_t)length, " %s", text);
     }
     if (suppressed > 0) {
         snprintf(line + length, sizeof(line) - (size_t)length,

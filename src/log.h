@@ -43,7 +43,7 @@ void log_make_quotable(char *text);
  * lines repeated within a second are suppressed and counted, and the
  * count is reported on the next line written for that event.
  */
-void log_event(enum log_level level, const char *event, const char *fields,
-               ...) __attribute__((format(printf, 3, 4)));
+void log_event(enum log_level level, const char *event, const char *fields, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -55,8 +55,10 @@ static int main_check(const char *config_path)
     }
     auth_free(&verifier);
     if (config_unknown_environment(error, sizeof(error)) > 0) {
-        fprintf(stderr, "fleetreg: warning: ignoring %s: not a setting; "
-                "check the spelling against fleetreg --help\n", error);
+        fprintf(stderr,
+                "fleetreg: warning: ignoring %s: not a setting; "
+                "check the spelling against fleetreg --help\n",
+                error);
     }
     config_print(&config, stdout);
     fprintf(stderr, "fleetreg: configuration is valid\n");
@@ -66,38 +68,29 @@ static int main_check(const char *config_path)
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "check", no_argument, NULL, 'k' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 }
-    };
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     int check = 0;
     int option;
 
     while ((option = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
         switch (option) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'k':
-            check = 1;
-            break;
-        case 'h':
-            main_print_help(stdout);
-            return 0;
-        case 'V':
-            printf("fleetreg %s\n", PACKAGE_VERSION);
-            return 0;
-        default:
-            fprintf(stderr, "Try 'fleetreg --help'.\n");
-            return 64;
+        case 'c': config_path = optarg; break;
+        case 'k': check = 1; break;
+        case 'h': main_print_help(stdout); return 0;
+        case 'V': printf("fleetreg %s\n", PACKAGE_VERSION); return 0;
+        default: fprintf(stderr, "Try 'fleetreg --help'.\n"); return 64;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "fleetreg: unexpected argument \"%s\"; try "
-                "'fleetreg --help'\n", argv[optind]);
+        fprintf(stderr,
+                "fleetreg: unexpected argument \"%s\"; try "
+                "'fleetreg --help'\n",
+                argv[optind]);
         return 64;
     }
 

@@ -31,7 +31,7 @@
 /* A running worker process. */
 struct master_worker {
     pid_t pid;
-    unsigned generation;   /* older generations are draining */
+    unsigned generation; /* older generations are draining */
     int slot;
     long started_ms;
 };
@@ -108,9 +108,11 @@ static int master_clear_stale_socket(const struct sockaddr_un *address)
         return 0;
     }
     if (!S_ISSOCK(status.st_mode)) {
-        log_event(LOG_LEVEL_ERROR, "listen_failed", "path=%s error=\"the "
+        log_event(LOG_LEVEL_ERROR, "listen_failed",
+                  "path=%s error=\"the "
                   "path exists and is not a socket; remove it or choose "
-                  "another listen path\"", address->sun_path);
+                  "another listen path\"",
+                  address->sun_path);
         return -1;
     }
 
@@ -121,7 +123,8 @@ static int master_clear_stale_socket(const struct sockaddr_un *address)
         close(probe);
     }
     if (answered) {
-        log_event(LOG_LEVEL_ERROR, "listen_failed", "path=%s error=\"another "
+        log_event(LOG_LEVEL_ERROR, "listen_failed",
+                  "path=%s error=\"another "
                   "process is serving this socket; stop it first\"",
                   address->sun_path);
         return -1;
@@ -138,14 +141,18 @@ static int master_apply_socket_owner(const struct config *config)
     }
     group = getgrnam(config->socket_group);
     if (group == NULL) {
-        log_event(LOG_LEVEL_ERROR, "listen_failed", "socket_group=%s "
+        log_event(LOG_LEVEL_ERROR, "listen_failed",
+                  "socket_group=%s "
                   "error=\"no such group; set socket_group to nginx's "
-                  "group\"", config->socket_group);
+                  "group\"",
+                  config->socket_group);
         return -1;
     }
     if (chown(config->listen, (uid_t)-1, group->gr_gid) != 0) {
-        log_event(LOG_LEVEL_ERROR, "listen_failed", "path=%s error=\"chown: "
-                  "%s\"", config->listen, strerror(errno));
+        log_event(LOG_LEVEL_ERROR, "listen_failed",
+                  "path=%s error=\"chown: "
+                  "%s\"",
+                  config->listen, strerror(errno));
         return -1;
     }
     return 0;
@@ -178,8 +185,8 @@ static int master_create_socket(const struct config *config)
     bound = bind(fd, (struct sockaddr *)&address, sizeof(address));
     umask(previous_umask);
 
-    if (bound != 0 || chmod(config->listen, (mode_t)config->socket_mode) != 0
-        || master_apply_socket_owner(config) != 0 || listen(fd, 1024) != 0) {
+    if (bound != 0 || chmod(config->listen, (mode_t)config->socket_mode) != 0 ||
+        master_apply_socket_owner(config) != 0 || listen(fd, 1024) != 0) {
         log_event(LOG_LEVEL_ERROR, "listen_failed", "path=%s error=\"%s\"",
                   config->listen, strerror(errno));
         close(fd);
@@ -204,8 +211,9 @@ static int master_open_socket(struct master *master)
     master->owns_socket_path = 1;
     log_event(LOG_LEVEL_INFO, "listening", "path=%s mode=0%o group=%s",
               master->config.listen, (unsigned)master->config.socket_mode,
-              master->config.socket_group[0] != '\0' ?
-              master->config.socket_group : "(process group)");
+              master->config.socket_group[0] != '\0'
+                  ? master->config.socket_group
+                  : "(process group)");
     return 0;
 }
 
@@ -222,8 +230,10 @@ static int master_check_schema(const struct config *config)
     /* db_connect() logs a schema without the constraints itself. */
     status = db_connect(&db);
     if (status == DB_STATUS_RETRYABLE) {
-        log_event(LOG_LEVEL_WARNING, "schema_unchecked", "error=\"database "
-                  "unreachable at start: %s\"", db.last_error);
+        log_event(LOG_LEVEL_WARNING, "schema_unchecked",
+                  "error=\"database "
+                  "unreachable at start: %s\"",
+                  db.last_error);
     }
     db_close(&db);
     return status == DB_STATUS_FAILED ? -1 : 0;
@@ -234,9 +244,11 @@ static void master_warn_unknown_environment(void)
     char names[512];
 
     if (config_unknown_environment(names, sizeof(names)) > 0) {
-        log_event(LOG_LEVEL_WARNING, "unknown_environment", "ignored=%s "
+        log_event(LOG_LEVEL_WARNING, "unknown_environment",
+                  "ignored=%s "
                   "error=\"not a setting; check the spelling against "
-                  "fleetreg --help\"", names);
+                  "fleetreg --help\"",
+                  names);
     }
 }
 
@@ -252,9 +264,8 @@ static int master_load(struct master *master, struct config *config,
     }
     if (auth_init(verifier, config->jwt_algorithm, config->jwt_key_file,
                   config->jwt_issuer, config->jwt_audience,
-                  config->jwt_leeway_seconds,
-                  (size_t)config->max_token_bytes, error,
-                  sizeof(error)) != 0) {
+                  config->jwt_leeway_seconds, (size_t)config->max_token_bytes,
+                  error, sizeof(error)) != 0) {
         log_make_quotable(error);
         log_event(LOG_LEVEL_ERROR, "config_invalid", "error=\"%s\"", error);
         return -1;
@@ -268,10 +279,10 @@ static void master_start_worker(struct master *master, int slot)
     pid_t pid = fork();
 
     if (pid < 0) {
-        log_event(LOG_LEVEL_ERROR, "fork_failed", "slot=%d error=\"%s\"",
-                  slot, strerror(errno));
-        master->slots[slot].restart_at_ms = master_now_ms() +
-            MASTER_RESTART_MAX_MS;
+        log_event(LOG_LEVEL_ERROR, "fork_failed", "slot=%d error=\"%s\"", slot,
+                  strerror(errno));
+        master->slots[slot].restart_at_ms =
+            master_now_ms() + MASTER_RESTART_MAX_MS;
         return;
     }
     if (pid == 0) {
@@ -305,9 +316,8 @@ static void master_start_due_workers(struct master *master)
 static void master_log_exit(const struct master_worker *worker, int status)
 {
     if (WIFEXITED(status)) {
-        log_event(WEXITSTATUS(status) == 0 ? LOG_LEVEL_INFO :
-                  LOG_LEVEL_WARNING, "worker_exited",
-                  "worker_pid=%d generation=%u exit_status=%d",
+        log_event(WEXITSTATUS(status) == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+                  "worker_exited", "worker_pid=%d generation=%u exit_status=%d",
                   (int)worker->pid, worker->generation, WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
         log_event(LOG_LEVEL_WARNING, "worker_exited",
@@ -326,8 +336,9 @@ static void master_schedule_restart(struct master *master,
 
     slot->running = 0;
     if (now - worker->started_ms < MASTER_STABLE_MS) {
-        slot->restart_delay_ms = slot->restart_delay_ms == 0 ?
-            MASTER_RESTART_MIN_MS : slot->restart_delay_ms * 2;
+        slot->restart_delay_ms = slot->restart_delay_ms == 0
+                                     ? MASTER_RESTART_MIN_MS
+                                     : slot->restart_delay_ms * 2;
         if (slot->restart_delay_ms > MASTER_RESTART_MAX_MS) {
             slot->restart_delay_ms = MASTER_RESTART_MAX_MS;
         }
@@ -351,12 +362,10 @@ static void master_reap_workers(struct master *master)
             if (worker.pid != pid) {
                 continue;
             }
-            master->workers[i] =
-                master->workers[--master->worker_count];
+            master->workers[i] = master->workers[--master->worker_count];
             master_log_exit(&worker, status);
             metrics_count(METRICS_WORKER_EXITS);
-            if (!master->stopping &&
-                worker.generation == master->generation) {
+            if (!master->stopping && worker.generation == master->generation) {
                 master_schedule_restart(master, &worker);
             }
             break;
@@ -411,11 +420,13 @@ static void master_begin_stop(struct master *master, int signal_number)
     }
     master_stop_listening(master);
     master->stopping = 1;
-    master->stop_deadline_ms = master_now_ms() +
-        (long)master->config.shutdown_timeout_seconds * 1000;
+    master->stop_deadline_ms =
+        master_now_ms() + (long)master->config.shutdown_timeout_seconds * 1000;
     notify_systemd("STOPPING=1");
-    log_event(LOG_LEVEL_INFO, "stopping", "signal=%d workers=%d "
-              "deadline_s=%d", signal_number, master->worker_count,
+    log_event(LOG_LEVEL_INFO, "stopping",
+              "signal=%d workers=%d "
+              "deadline_s=%d",
+              signal_number, master->worker_count,
               master->config.shutdown_timeout_seconds);
     master_signal_workers(master, SIGTERM, 0);
 }
@@ -439,7 +450,8 @@ static void master_warn_fixed_keys(const struct config *old_config,
     if (strcmp(old_config->listen, new_config->listen) != 0 ||
         old_config->socket_mode != new_config->socket_mode ||
         strcmp(old_config->socket_group, new_config->socket_group) != 0) {
-        log_event(LOG_LEVEL_WARNING, "reload_partial", "error=\"listen, "
+        log_event(LOG_LEVEL_WARNING, "reload_partial",
+                  "error=\"listen, "
                   "socket_mode and socket_group change only on restart\"");
     }
 }
@@ -457,7 +469,8 @@ static void master_reload(struct master *master)
     notify_systemd("RELOADING=1");
     log_event(LOG_LEVEL_INFO, "reloading", "%s", "");
     if (master_load(master, &config, &verifier) != 0) {
-        log_event(LOG_LEVEL_ERROR, "reload_failed", "error=\"keeping the "
+        log_event(LOG_LEVEL_ERROR, "reload_failed",
+                  "error=\"keeping the "
                   "running configuration\"");
         notify_systemd("READY=1");
         return;
@@ -505,10 +518,8 @@ static long master_wait_ms(const struct master *master)
 static void master_wait(struct master *master, const sigset_t *signals)
 {
     long wait = master_wait_ms(master);
-    struct timespec timeout = {
-        .tv_sec = wait / 1000,
-        .tv_nsec = (wait % 1000) * 1000000L
-    };
+    struct timespec timeout = {.tv_sec = wait / 1000,
+                               .tv_nsec = (wait % 1000) * 1000000L};
     int signal_number = sigtimedwait(signals, NULL, &timeout);
 
     if (signal_number == SIGTERM || signal_number == SIGINT) {

@@ -7,17 +7,16 @@
 
 #define METRICS_ROUTES (ROUTE_AUTH + 1)
 /* Statuses that the service sends; anything else is counted as "other". */
-static const int metrics_statuses[] = {
-    200, 201, 204, 400, 401, 404, 405, 409, 413, 415, 422, 500, 503
-};
-#define METRICS_STATUS_COUNT \
+static const int metrics_statuses[] = {200, 201, 204, 400, 401, 404, 405,
+                                       409, 413, 415, 422, 500, 503};
+#define METRICS_STATUS_COUNT                                                   \
     (sizeof(metrics_statuses) / sizeof(*metrics_statuses) + 1)
 
 /* Upper bounds of the duration histogram, in seconds. */
 static const double metrics_buckets[] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
-};
-#define METRICS_BUCKET_COUNT (sizeof(metrics_buckets) / sizeof(*metrics_buckets))
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define METRICS_BUCKET_COUNT                                                   \
+    (sizeof(metrics_buckets) / sizeof(*metrics_buckets))
 
 /* The shared page. Updated with relaxed atomics: counts, not ordering. */
 struct metrics_shared {
@@ -78,8 +77,7 @@ static size_t metrics_status_index(int status)
     return i;
 }
 
-void metrics_observe_request(enum route_id route, int status,
-                             double seconds)
+void metrics_observe_request(enum route_id route, int status, double seconds)
 {
     if (metrics_area == NULL || (unsigned)route >= METRICS_ROUTES) {
         return;
@@ -100,17 +98,16 @@ void metrics_observe_request(enum route_id route, int status,
 static void metrics_write_counters(FILE *out)
 {
     for (int i = 0; i < METRICS_COUNTER_COUNT; i++) {
-        fprintf(out, "# TYPE %s counter\n%s %llu\n",
-                metrics_counter_names[i], metrics_counter_names[i],
-                (unsigned long long)metrics_read(
-                    &metrics_area->counters[i]));
+        fprintf(out, "# TYPE %s counter\n%s %llu\n", metrics_counter_names[i],
+                metrics_counter_names[i],
+                (unsigned long long)metrics_read(&metrics_area->counters[i]));
     }
 }
 
 static void metrics_write_requests(FILE *out)
 {
     fprintf(out, "# HELP fleetreg_requests_total Requests answered, by "
-            "route and status.\n# TYPE fleetreg_requests_total counter\n");
+                 "route and status.\n# TYPE fleetreg_requests_total counter\n");
     for (int route = 0; route < METRICS_ROUTES; route++) {
         for (size_t i = 0; i < METRICS_STATUS_COUNT; i++) {
             uint64_t count = metrics_read(&metrics_area->requests[route][i]);
@@ -124,9 +121,10 @@ static void metrics_write_requests(FILE *out)
             } else {
                 memcpy(status, "other", sizeof("other"));
             }
-            fprintf(out, "fleetreg_requests_total{route=\"%s\","
-                    "status=\"%s\"} %llu\n", route_name(route), status,
-                    (unsigned long long)count);
+            fprintf(out,
+                    "fleetreg_requests_total{route=\"%s\","
+                    "status=\"%s\"} %llu\n",
+                    route_name(route), status, (unsigned long long)count);
         }
     }
 }
@@ -134,8 +132,8 @@ static void metrics_write_requests(FILE *out)
 static void metrics_write_durations(FILE *out)
 {
     fprintf(out, "# HELP fleetreg_request_duration_seconds Time from "
-            "accept to the end of the response.\n"
-            "# TYPE fleetreg_request_duration_seconds histogram\n");
+                 "accept to the end of the response.\n"
+                 "# TYPE fleetreg_request_duration_seconds histogram\n");
     for (int route = 0; route < METRICS_ROUTES; route++) {
         const char *name = route_name(route);
         uint64_t count = metrics_read(&metrics_area->duration_count[route]);
@@ -144,18 +142,28 @@ static void metrics_write_durations(FILE *out)
             continue;
         }
         for (size_t i = 0; i < METRICS_BUCKET_COUNT; i++) {
-            fprintf(out, "fleetreg_request_duration_seconds_bucket{route="
-                    "\"%s\",le=\"%g\"} %llu\n", name, metrics_buckets[i],
+            fprintf(out,
+                    "fleetreg_request_duration_seconds_bucket{route="
+                    "\"%s\",le=\"%g\"} %llu\n",
+                    name, metrics_buckets[i],
                     (unsigned long long)metrics_read(
                         &metrics_area->buckets[route][i]));
         }
-        fprintf(out, "fleetreg_request_duration_seconds_bucket{route=\"%s\","
-                "le=\"+Inf\"} %llu\n", name, (unsigned long long)count);
-        fprintf(out, "fleetreg_request_duration_seconds_sum{route=\"%s\"} "
-                "%.6f\n", name, (double)metrics_read(
-                    &metrics_area->duration_microseconds[route]) / 1e6);
-        fprintf(out, "fleetreg_request_duration_seconds_count{route=\"%s\"} "
-                "%llu\n", name, (unsigned long long)count);
+        fprintf(out,
+                "fleetreg_request_duration_seconds_bucket{route=\"%s\","
+                "le=\"+Inf\"} %llu\n",
+                name, (unsigned long long)count);
+        fprintf(
+            out,
+            "fleetreg_request_duration_seconds_sum{route=\"%s\"} "
+            "%.6f\n",
+            name,
+            (double)metrics_read(&metrics_area->duration_microseconds[route]) /
+                1e6);
+        fprintf(out,
+                "fleetreg_request_duration_seconds_count{route=\"%s\"} "
+                "%llu\n",
+                name, (unsigned long long)count);
     }
 }
 
@@ -163,7 +171,7 @@ void metrics_write(FILE *out)
 {
     if (metrics_area == NULL) {
         fprintf(out, "# metrics are unavailable: the shared area could not "
-                "be mapped\n");
+                     "be mapped\n");
         return;
     }
     metrics_write_counters(out);

@@ -26,8 +26,7 @@ int metrics_init(void) __attribute__((warn_unused_result));
 void metrics_count(enum metrics_counter counter);
 
 /* Counts a finished request with its status and duration. */
-void metrics_observe_request(enum route_id route, int status,
-                             double seconds);
+void metrics_observe_request(enum route_id route, int status, double seconds);
 
 /* Writes every metric in the Prometheus text exposition format 0.0.4. */
 void metrics_write(FILE *out);

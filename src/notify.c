@@ -33,10 +33,10 @@ void notify_systemd(const char *state)
     address.sun_family = AF_UNIX;
     memcpy(address.sun_path, path, path_length);
     if (path[0] == '@') {
-        address.sun_path[0] = '\0';   /* abstract namespace */
+        address.sun_path[0] = '\0'; /* abstract namespace */
     }
-    address_length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-                                 path_length);
+    address_length =
+        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_length);
 
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL,

@@ -14,22 +14,22 @@ struct record_sql {
     const char *select;
     const char *insert;
     const char *update;
-    int change_parameters;   /* of insert and update; select takes one */
+    int change_parameters; /* of insert and update; select takes one */
 };
 
-#define FLEET_OWNER_COLUMNS                                               \
-    "fleet_owner_id, user_id, coalesce(business_name, ''), tenant_id, "  \
-    "onboarding_status, "                                                 \
-    "to_char(created_at AT TIME ZONE 'UTC', "                             \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                 \
-    "to_char(updated_at AT TIME ZONE 'UTC', "                             \
+#define FLEET_OWNER_COLUMNS                                                    \
+    "fleet_owner_id, user_id, coalesce(business_name, ''), tenant_id, "        \
+    "onboarding_status, "                                                      \
+    "to_char(created_at AT TIME ZONE 'UTC', "                                  \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                      \
+    "to_char(updated_at AT TIME ZONE 'UTC', "                                  \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-#define DRIVER_COLUMNS                                                    \
-    "driver_id, user_id, NULL, tenant_id, onboarding_status, "            \
-    "to_char(created_at AT TIME ZONE 'UTC', "                             \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                 \
-    "to_char(updated_at AT TIME ZONE 'UTC', "                             \
+#define DRIVER_COLUMNS                                                         \
+    "driver_id, user_id, NULL, tenant_id, onboarding_status, "                 \
+    "to_char(created_at AT TIME ZONE 'UTC', "                                  \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                      \
+    "to_char(updated_at AT TIME ZONE 'UTC', "                                  \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 enum record_column {
@@ -48,37 +48,39 @@ enum record_column {
  * repeated register writes no new row version.
  */
 static const struct record_sql record_sql[] = {
-    [RECORD_FLEET_OWNER] = {
-        "fleet_owner_id",
-        "SELECT " FLEET_OWNER_COLUMNS " FROM fleet_owners "
-        "WHERE user_id = $1",
-        "INSERT INTO fleet_owners (user_id, tenant_id, business_name, "
-        "onboarding_status) VALUES ($1, $2::integer, coalesce($3, ''), "
-        "'draft') ON CONFLICT (user_id) DO NOTHING "
-        "RETURNING " FLEET_OWNER_COLUMNS,
-        "UPDATE fleet_owners SET "
-        "tenant_id = coalesce(tenant_id, $2::integer), "
-        "business_name = CASE WHEN $3::text IS NOT NULL "
-        "AND onboarding_status = 'draft' THEN $3 ELSE business_name END, "
-        "updated_at = now() "
-        "WHERE user_id = $1 AND (($2::integer IS NOT NULL "
-        "AND tenant_id IS NULL) OR ($3::text IS NOT NULL "
-        "AND onboarding_status = 'draft' "
-        "AND business_name IS DISTINCT FROM $3)) "
-        "RETURNING " FLEET_OWNER_COLUMNS,
-        3,
-    },
-    [RECORD_DRIVER] = {
-        "driver_id",
-        "SELECT " DRIVER_COLUMNS " FROM drivers WHERE user_id = $1",
-        "INSERT INTO drivers (user_id, tenant_id, onboarding_status) "
-        "VALUES ($1, $2::integer, 'draft') "
-        "ON CONFLICT (user_id) DO NOTHING RETURNING " DRIVER_COLUMNS,
-        "UPDATE drivers SET tenant_id = $2::integer, updated_at = now() "
-        "WHERE user_id = $1 AND $2::integer IS NOT NULL "
-        "AND tenant_id IS NULL RETURNING " DRIVER_COLUMNS,
-        2,
-    },
+    [RECORD_FLEET_OWNER] =
+        {
+            "fleet_owner_id",
+            "SELECT " FLEET_OWNER_COLUMNS " FROM fleet_owners "
+            "WHERE user_id = $1",
+            "INSERT INTO fleet_owners (user_id, tenant_id, business_name, "
+            "onboarding_status) VALUES ($1, $2::integer, coalesce($3, ''), "
+            "'draft') ON CONFLICT (user_id) DO NOTHING "
+            "RETURNING " FLEET_OWNER_COLUMNS,
+            "UPDATE fleet_owners SET "
+            "tenant_id = coalesce(tenant_id, $2::integer), "
+            "business_name = CASE WHEN $3::text IS NOT NULL "
+            "AND onboarding_status = 'draft' THEN $3 ELSE business_name END, "
+            "updated_at = now() "
+            "WHERE user_id = $1 AND (($2::integer IS NOT NULL "
+            "AND tenant_id IS NULL) OR ($3::text IS NOT NULL "
+            "AND onboarding_status = 'draft' "
+            "AND business_name IS DISTINCT FROM $3)) "
+            "RETURNING " FLEET_OWNER_COLUMNS,
+            3,
+        },
+    [RECORD_DRIVER] =
+        {
+            "driver_id",
+            "SELECT " DRIVER_COLUMNS " FROM drivers WHERE user_id = $1",
+            "INSERT INTO drivers (user_id, tenant_id, onboarding_status) "
+            "VALUES ($1, $2::integer, 'draft') "
+            "ON CONFLICT (user_id) DO NOTHING RETURNING " DRIVER_COLUMNS,
+            "UPDATE drivers SET tenant_id = $2::integer, updated_at = now() "
+            "WHERE user_id = $1 AND $2::integer IS NOT NULL "
+            "AND tenant_id IS NULL RETURNING " DRIVER_COLUMNS,
+            2,
+        },
 };
 
 /* One attempt's state: the parameters and the row it settled on. */
@@ -89,7 +91,7 @@ struct record_attempt {
     const char *values[3];
     char user_id_text[24];
     char tenant_id_text[24];
-    PGresult *row;          /* one-row result of the last step */
+    PGresult *row; /* one-row result of the last step */
     int created;
 };
 
@@ -103,8 +105,7 @@ static cJSON *records_to_json(enum record_kind kind, const PGresult *row)
 
     cJSON_AddRawToObject(record, record_sql[kind].id_column,
                          PQgetvalue(row, 0, COLUMN_ID));
-    cJSON_AddRawToObject(record, "user_id",
-                         PQgetvalue(row, 0, COLUMN_USER_ID));
+    cJSON_AddRawToObject(record, "user_id", PQgetvalue(row, 0, COLUMN_USER_ID));
     if (kind == RECORD_FLEET_OWNER) {
         cJSON_AddStringToObject(record, "business_name",
                                 PQgetvalue(row, 0, COLUMN_BUSINESS_NAME));
@@ -133,8 +134,8 @@ static int records_run_step(struct record_attempt *attempt, const char *sql,
                             int parameter_count, enum db_status *status,
                             PGresult **failed)
 {
-    PGresult *result = db_query(attempt->db, sql, parameter_count,
-                                attempt->values, status);
+    PGresult *result =
+        db_query(attempt->db, sql, parameter_count, attempt->values, status);
 
     if (*status != DB_STATUS_OK) {
         *failed = result;
@@ -161,10 +162,10 @@ static int records_fail(const PGresult *result, enum db_status status,
         /* ON CONFLICT (user_id) found no unique index: the constraint was
          * dropped while we ran. A new connection checks the schema again
          * and keeps answering 503 until it is back. */
-        log_event(LOG_LEVEL_ERROR, "schema_invalid", "error=\"UNIQUE "
+        log_event(LOG_LEVEL_ERROR, "schema_invalid",
+                  "error=\"UNIQUE "
                   "(user_id) is missing on the %s table\"",
-                  attempt->kind == RECORD_DRIVER ? "drivers" :
-                  "fleet_owners");
+                  attempt->kind == RECORD_DRIVER ? "drivers" : "fleet_owners");
         db_close(attempt->db);
         api_error_set(error, 503, "service_unavailable",
                       "the service cannot store registrations now; retry "
@@ -180,15 +181,14 @@ static int records_fail(const PGresult *result, enum db_status status,
     /* A missing result is a lost connection or a schema without the
      * unique constraints: both are cured by waiting, not by the client. */
     if (status == DB_STATUS_RETRYABLE || result == NULL ||
-        strcmp(sqlstate, "57014") == 0 ||
-        strncmp(sqlstate, "53", 2) == 0) {
+        strcmp(sqlstate, "57014") == 0 || strncmp(sqlstate, "53", 2) == 0) {
         api_error_set(error, 503, "service_unavailable",
                       "the database did not answer in time or cannot be "
                       "reached; retry after the delay in Retry-After");
         return -1;
     }
-    snprintf(message, sizeof(message), "%s", result != NULL ?
-             PQresultErrorMessage(result) : "no result");
+    snprintf(message, sizeof(message), "%s",
+             result != NULL ? PQresultErrorMessage(result) : "no result");
     log_make_quotable(message);
     log_event(LOG_LEVEL_ERROR, "db_statement_failed",
               "sqlstate=%s error=\"%s\"", sqlstate, message);
@@ -204,9 +204,8 @@ static int records_check_options(const struct record_attempt *attempt,
     const struct registration_options *options = attempt->options;
     const PGresult *row = attempt->row;
 
-    if (options->has_tenant_id &&
-        strcmp(PQgetvalue(row, 0, COLUMN_TENANT_ID),
-               attempt->tenant_id_text) != 0) {
+    if (options->has_tenant_id && strcmp(PQgetvalue(row, 0, COLUMN_TENANT_ID),
+                                         attempt->tenant_id_text) != 0) {
         return api_error_set(error, 409, "tenant_conflict",
                              "this record already belongs to tenant %s, "
                              "not %s; a record's tenant cannot change",
@@ -242,8 +241,7 @@ static int records_run_steps(struct record_attempt *attempt,
     int found = records_run_step(attempt, sql->select, 1, status, failed);
 
     if (found == 0) {
-        found = records_run_step(attempt, sql->insert, changes, status,
-                                 failed);
+        found = records_run_step(attempt, sql->insert, changes, status, failed);
         attempt->created = found == 1;
         if (found == 1) {
             return 0;
@@ -254,8 +252,7 @@ static int records_run_steps(struct record_attempt *attempt,
         found = records_run_step(attempt, sql->select, 1, status, failed);
     }
     if (found == 1 && records_has_changes(attempt->options)) {
-        found = records_run_step(attempt, sql->update, changes, status,
-                                 failed);
+        found = records_run_step(attempt, sql->update, changes, status, failed);
     }
     if (found == 0 && attempt->row != NULL) {
         /* The update changed nothing, often because a concurrent request
@@ -299,8 +296,9 @@ static int records_attempt(struct record_attempt *attempt,
     }
 
     *status = db_commit(attempt->db);
-    return *status == DB_STATUS_OK ? 0 :
-        records_fail(NULL, *status, attempt, error);
+    return *status == DB_STATUS_OK
+               ? 0
+               : records_fail(NULL, *status, attempt, error);
 }
 
 static void records_prepare(struct record_attempt *attempt, struct db *db,
@@ -312,8 +310,8 @@ static void records_prepare(struct record_attempt *attempt, struct db *db,
     attempt->kind = kind;
     attempt->options = options;
 
-    snprintf(attempt->user_id_text, sizeof(attempt->user_id_text),
-             "%" PRId64, user_id);
+    snprintf(attempt->user_id_text, sizeof(attempt->user_id_text), "%" PRId64,
+             user_id);
     attempt->values[0] = attempt->user_id_text;
     if (options->has_tenant_id) {
         snprintf(attempt->tenant_id_text, sizeof(attempt->tenant_id_text),
@@ -325,11 +323,9 @@ static void records_prepare(struct record_attempt *attempt, struct db *db,
     }
 }
 
-int records_get_or_create(struct db *db, enum record_kind kind,
-                          int64_t user_id,
+int records_get_or_create(struct db *db, enum record_kind kind, int64_t user_id,
                           const struct registration_options *options,
-                          cJSON **record, int *created,
-                          struct api_error *error)
+                          cJSON **record, int *created, struct api_error *error)
 {
     struct record_attempt attempt;
     enum db_status status = DB_STATUS_OK;
@@ -338,11 +334,11 @@ int records_get_or_create(struct db *db, enum record_kind kind,
     records_prepare(&attempt, db, kind, user_id, options);
     db_start_deadline(db);
     while (records_attempt(&attempt, &status, error) != 0) {
-        if (status != DB_STATUS_RETRYABLE ||
-            tries >= db->config->db_retries || db_deadline_passed(db)) {
+        if (status != DB_STATUS_RETRYABLE || tries >= db->config->db_retries ||
+            db_deadline_passed(db)) {
             PQclear(attempt.row);
-            error->retry_after_seconds = error->status == 503 ?
-                db->config->retry_after_seconds : 0;
+            error->retry_after_seconds =
+                error->status == 503 ? db->config->retry_after_seconds : 0;
             return -1;
         }
         tries++;
@@ -360,8 +356,8 @@ int records_get_or_create(struct db *db, enum record_kind kind,
     *record = records_to_json(kind, attempt.row);
     *created = attempt.created;
     if (attempt.created) {
-        metrics_count(kind == RECORD_DRIVER ? METRICS_DRIVERS_CREATED :
-                      METRICS_FLEET_OWNERS_CREATED);
+        metrics_count(kind == RECORD_DRIVER ? METRICS_DRIVERS_CREATED
+                                            : METRICS_FLEET_OWNERS_CREATED);
     }
     PQclear(attempt.row);
     return 0;

@@ -23,11 +23,9 @@
  * -1 with *error: 409, 422 unknown_tenant, 503 with Retry-After, or 500.
  * On error nothing is changed.
  */
-int records_get_or_create(struct db *db, enum record_kind kind,
-                          int64_t user_id,
+int records_get_or_create(struct db *db, enum record_kind kind, int64_t user_id,
                           const struct registration_options *options,
-                          cJSON **record, int *created,
-                          struct api_error *error)
+                          cJSON **record, int *created, struct api_error *error)
     __attribute__((warn_unused_result));
 
 #endif

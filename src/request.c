@@ -75,7 +75,8 @@ int request_parse_content_length(const char *content_length,
             return api_error_set(error, 400, "invalid_request",
                                  "Content-Length \"%s\" is not a decimal "
                                  "byte count; send the body's length in "
-                                 "bytes", preview);
+                                 "bytes",
+                                 preview);
         }
 
         /* Stop accumulating past the limit so the value cannot wrap. */
@@ -88,8 +89,8 @@ int request_parse_content_length(const char *content_length,
     if (too_large) {
         return api_error_set(error, 413, "payload_too_large",
                              "body of %s bytes is larger than the %zu bytes "
-                             "accepted; send a smaller body", preview,
-                             max_body_bytes);
+                             "accepted; send a smaller body",
+                             preview, max_body_bytes);
     }
 
     *length = value;
@@ -124,11 +125,11 @@ static int request_check_parameter(const char *start, const char *end,
     char preview[64];
 
     if (equals == NULL || equals == start) {
-        request_preview(preview, sizeof(preview), start,
-                        (size_t)(end - start));
+        request_preview(preview, sizeof(preview), start, (size_t)(end - start));
         return api_error_set(error, 415, "unsupported_media_type",
                              "Content-Type parameter \"%s\" is malformed; "
-                             "send Content-Type: application/json", preview);
+                             "send Content-Type: application/json",
+                             preview);
     }
     if (!request_word_equals(start, (size_t)(equals - start), "charset")) {
         return 0;
@@ -173,7 +174,8 @@ static int request_check_content_type(const char *content_type,
         request_preview(preview, sizeof(preview), type, strlen(type));
         return api_error_set(error, 415, "unsupported_media_type",
                              "Content-Type \"%s\" is not supported; send "
-                             "the body as application/json", preview);
+                             "the body as application/json",
+                             preview);
     }
 
     cursor = request_skip_space(type + type_length);
@@ -182,8 +184,7 @@ static int request_check_content_type(const char *content_type,
         const char *end = start + strcspn(start, ";");
         const char *trimmed = end;
 
-        while (trimmed > start &&
-               (trimmed[-1] == ' ' || trimmed[-1] == '\t')) {
+        while (trimmed > start && (trimmed[-1] == ' ' || trimmed[-1] == '\t')) {
             trimmed--;
         }
         if (request_check_parameter(start, trimmed, error) != 0) {
@@ -197,7 +198,8 @@ static int request_check_content_type(const char *content_type,
                         strlen(content_type));
         return api_error_set(error, 415, "unsupported_media_type",
                              "Content-Type \"%s\" is malformed; send "
-                             "Content-Type: application/json", preview);
+                             "Content-Type: application/json",
+                             preview);
     }
     return 0;
 }
@@ -223,7 +225,8 @@ static int request_check_duplicates(const cJSON *object,
     int status = 0;
     char preview[64];
 
-    cJSON_ArrayForEach(member, object) {
+    cJSON_ArrayForEach(member, object)
+    {
         count++;
     }
     if (count < 2) {
@@ -237,7 +240,8 @@ static int request_check_duplicates(const cJSON *object,
     }
 
     count = 0;
-    cJSON_ArrayForEach(member, object) {
+    cJSON_ArrayForEach(member, object)
+    {
         members[count++] = member;
     }
     qsort(members, count, sizeof(*members), request_compare_names);
@@ -248,7 +252,8 @@ static int request_check_duplicates(const cJSON *object,
                             strlen(members[i]->string));
             status = api_error_set(error, 400, "invalid_json",
                                    "body has the key \"%s\" more than "
-                                   "once; send each field once", preview);
+                                   "once; send each field once",
+                                   preview);
         }
     }
 
@@ -263,10 +268,9 @@ static bool request_is_control(unsigned long code_point)
 }
 
 /* Decodes the code point of a valid UTF-8 sequence of size bytes. */
-static unsigned long request_utf8_decode(const unsigned char *text,
-                                         size_t size)
+static unsigned long request_utf8_decode(const unsigned char *text, size_t size)
 {
-    static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+    static const unsigned char lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
     unsigned long code_point = text[0] & lead_mask[size];
 
     for (size_t i = 1; i < size; i++) {
@@ -292,7 +296,8 @@ static int request_decode_business_name(const cJSON *value,
     if (!cJSON_IsString(value)) {
         return api_error_set(error, 422, "invalid_field",
                              "business_name must be a string of at most %d "
-                             "characters", REQUEST_BUSINESS_NAME_MAX_CHARS);
+                             "characters",
+                             REQUEST_BUSINESS_NAME_MAX_CHARS);
     }
 
     /* The body passed the UTF-8 and escape checks, so this is UTF-8. */
@@ -312,7 +317,8 @@ static int request_decode_business_name(const cJSON *value,
             return api_error_set(error, 422, "invalid_field",
                                  "business_name contains the control "
                                  "character U+%04lX at character %zu; "
-                                 "remove it", code_point, characters + 1);
+                                 "remove it",
+                                 code_point, characters + 1);
         }
         offset += size;
     }
@@ -320,8 +326,8 @@ static int request_decode_business_name(const cJSON *value,
     if (characters > REQUEST_BUSINESS_NAME_MAX_CHARS) {
         return api_error_set(error, 422, "invalid_field",
                              "business_name has %zu characters; send at "
-                             "most %d", characters,
-                             REQUEST_BUSINESS_NAME_MAX_CHARS);
+                             "most %d",
+                             characters, REQUEST_BUSINESS_NAME_MAX_CHARS);
     }
 
     memcpy(options->business_name, text, length + 1);
@@ -351,8 +357,8 @@ static const char *request_json_type_name(const cJSON *value)
  * Reads tenant_id from its raw text, not from cJSON's double, so that
  * 1.0, 1e3 and digits beyond a double's precision are seen as written.
  */
-static int request_decode_tenant_id(const cJSON *value,
-                                    const char *text, size_t length,
+static int request_decode_tenant_id(const cJSON *value, const char *text,
+                                    size_t length,
                                     struct registration_options *options,
                                     struct api_error *error)
 {
@@ -389,8 +395,8 @@ static int request_decode_tenant_id(const cJSON *value,
     if (tenant_id < 1 || tenant_id > REQUEST_TENANT_ID_MAX) {
         return api_error_set(error, 422, "invalid_field",
                              "tenant_id %s is out of range; send an integer "
-                             "from 1 to %lld", preview,
-                             REQUEST_TENANT_ID_MAX);
+                             "from 1 to %lld",
+                             preview, REQUEST_TENANT_ID_MAX);
     }
 
     options->tenant_id = tenant_id;
@@ -407,11 +413,13 @@ static int request_unknown_field(enum record_kind kind, const char *name,
     if (kind == RECORD_DRIVER) {
         return api_error_set(error, 422, "invalid_field",
                              "unknown field \"%s\"; a driver body accepts "
-                             "only tenant_id", preview);
+                             "only tenant_id",
+                             preview);
     }
     return api_error_set(error, 422, "invalid_field",
                          "unknown field \"%s\"; a fleet owner body accepts "
-                         "business_name and tenant_id", preview);
+                         "business_name and tenant_id",
+                         preview);
 }
 
 /* Decodes each member of the scanned object, in document order. */
@@ -423,7 +431,8 @@ static int request_decode_fields(enum record_kind kind, const cJSON *object,
     const cJSON *member;
     size_t index = 0;
 
-    cJSON_ArrayForEach(member, object) {
+    cJSON_ArrayForEach(member, object)
+    {
         int status;
 
         if (strcmp(member->string, "tenant_id") == 0) {
@@ -435,8 +444,8 @@ static int request_decode_fields(enum record_kind kind, const cJSON *object,
             }
             span = &scan->members[index];
             status = request_decode_tenant_id(
-                member, (const char *)scan->text + span->start,
-                span->length, options, error);
+                member, (const char *)scan->text + span->start, span->length,
+                options, error);
         } else if (kind == RECORD_FLEET_OWNER &&
                    strcmp(member->string, "business_name") == 0) {
             status = request_decode_business_name(member, options, error);

@@ -8,10 +8,7 @@
 
 #include "api_error.h"
 
-enum record_kind {
-    RECORD_FLEET_OWNER,
-    RECORD_DRIVER
-};
+enum record_kind { RECORD_FLEET_OWNER, RECORD_DRIVER };
 
 /* business_name holds at most this many characters (code points). */
 #define REQUEST_BUSINESS_NAME_MAX_CHARS 200

@@ -10,11 +10,10 @@
  * fastcgi_params, or sets one twice, would send a second copy.
  */
 static const char *const REQUEST_PARAMS_READ[] = {
-    "REQUEST_METHOD", "DOCUMENT_URI", "CONTENT_LENGTH", "CONTENT_TYPE",
-    "FLEETREG_SUB", "HTTP_AUTHORIZATION", "REQUEST_ID"
-};
+    "REQUEST_METHOD", "DOCUMENT_URI",       "CONTENT_LENGTH", "CONTENT_TYPE",
+    "FLEETREG_SUB",   "HTTP_AUTHORIZATION", "REQUEST_ID"};
 
-#define REQUEST_PARAMS_READ_COUNT \
+#define REQUEST_PARAMS_READ_COUNT                                              \
     (sizeof(REQUEST_PARAMS_READ) / sizeof(REQUEST_PARAMS_READ[0]))
 
 /* Returns true when pair is "name=..." for exactly this name. */
@@ -37,7 +36,8 @@ static int request_params_count_read(const char *pair, size_t *seen,
             return api_error_set(error, 400, "invalid_request",
                                  "the FastCGI parameter %s was sent more "
                                  "than once; configure the web server to "
-                                 "send it once", REQUEST_PARAMS_READ[i]);
+                                 "send it once",
+                                 REQUEST_PARAMS_READ[i]);
         }
         return 0;
     }
@@ -51,19 +51,19 @@ static int request_params_check_pair(const char *pair, size_t index,
     const char *equals;
 
     /* strnlen: a pair far past the limit is not read to its end. */
-    if (strnlen(pair, limits->max_param_bytes + 1) >
-        limits->max_param_bytes) {
+    if (strnlen(pair, limits->max_param_bytes + 1) > limits->max_param_bytes) {
         return api_error_set(error, 400, "invalid_request",
                              "request parameter %zu is longer than %zu "
-                             "bytes; send shorter headers", index + 1,
-                             limits->max_param_bytes);
+                             "bytes; send shorter headers",
+                             index + 1, limits->max_param_bytes);
     }
 
     equals = strchr(pair, '=');
     if (equals == NULL || equals == pair) {
         return api_error_set(error, 400, "invalid_request",
                              "request parameter %zu is not a name=value "
-                             "pair; send a well-formed request", index + 1);
+                             "pair; send a well-formed request",
+                             index + 1);
     }
     return 0;
 }
@@ -72,7 +72,7 @@ int request_params_check(char *const *params,
                          const struct request_limits *limits,
                          struct api_error *error)
 {
-    size_t seen[REQUEST_PARAMS_READ_COUNT] = { 0 };
+    size_t seen[REQUEST_PARAMS_READ_COUNT] = {0};
     size_t count = 0;
 
     if (params == NULL) {
@@ -116,7 +116,8 @@ static int request_params_check_length(size_t declared, size_t received,
     if (received > limits->max_body_bytes) {
         return api_error_set(error, 413, "payload_too_large",
                              "the body exceeds %zu bytes; send a smaller "
-                             "body", limits->max_body_bytes);
+                             "body",
+                             limits->max_body_bytes);
     }
     if (received != declared) {
         return api_error_set(error, 400, "invalid_request",
@@ -139,13 +140,12 @@ int request_params_decode_body(enum record_kind kind, char *const *params,
     if (request_parse_content_length(
             request_params_get(params, "CONTENT_LENGTH"),
             limits->max_body_bytes, &declared, error) != 0 ||
-        request_params_check_length(declared, body_length, limits,
-                                    error) != 0) {
+        request_params_check_length(declared, body_length, limits, error) !=
+            0) {
         return -1;
     }
 
-    return request_decode_body(kind,
-                               request_params_get(params, "CONTENT_TYPE"),
+    return request_decode_body(kind, request_params_get(params, "CONTENT_TYPE"),
                                body, body_length, options, error);
 }
 
@@ -159,6 +159,6 @@ int request_params_decode(enum record_kind kind, char *const *params,
     if (request_params_check(params, limits, error) != 0) {
         return -1;
     }
-    return request_params_decode_body(kind, params, body, body_length,
-                                      limits, options, error);
+    return request_params_decode_body(kind, params, body, body_length, limits,
+                                      options, error);
 }

@@ -9,8 +9,8 @@
 
 /* Bounds on one request, taken from the configuration. */
 struct request_limits {
-    size_t max_params;       /* name=value pairs per request */
-    size_t max_param_bytes;  /* bytes of one "name=value" pair */
+    size_t max_params;      /* name=value pairs per request */
+    size_t max_param_bytes; /* bytes of one "name=value" pair */
     size_t max_body_bytes;
 };
 

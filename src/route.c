@@ -13,18 +13,17 @@ struct route_entry {
 };
 
 static const struct route_entry route_table[] = {
-    { "/fleet-owner/register", "POST", ROUTE_FLEET_OWNER_REGISTER,
-      "fleet_owner_register", 1 },
-    { "/fleet-owner/status", "GET", ROUTE_FLEET_OWNER_STATUS,
-      "fleet_owner_status", 1 },
-    { "/driver/register", "POST", ROUTE_DRIVER_REGISTER, "driver_register",
-      1 },
-    { "/driver/status", "GET", ROUTE_DRIVER_STATUS, "driver_status", 1 },
-    { "/healthz", "GET", ROUTE_HEALTHZ, "healthz", 0 },
-    { "/readyz", "GET", ROUTE_READYZ, "readyz", 0 },
-    { "/metrics", "GET", ROUTE_METRICS, "metrics", 0 },
+    {"/fleet-owner/register", "POST", ROUTE_FLEET_OWNER_REGISTER,
+     "fleet_owner_register", 1},
+    {"/fleet-owner/status", "GET", ROUTE_FLEET_OWNER_STATUS,
+     "fleet_owner_status", 1},
+    {"/driver/register", "POST", ROUTE_DRIVER_REGISTER, "driver_register", 1},
+    {"/driver/status", "GET", ROUTE_DRIVER_STATUS, "driver_status", 1},
+    {"/healthz", "GET", ROUTE_HEALTHZ, "healthz", 0},
+    {"/readyz", "GET", ROUTE_READYZ, "readyz", 0},
+    {"/metrics", "GET", ROUTE_METRICS, "metrics", 0},
     /* The auth_request subrequest keeps the client's method, so any. */
-    { "/_auth", NULL, ROUTE_AUTH, "auth", 0 },
+    {"/_auth", NULL, ROUTE_AUTH, "auth", 0},
 };
 
 #define ROUTE_COUNT (sizeof(route_table) / sizeof(*route_table))
@@ -71,8 +70,8 @@ int route_match(const char *method, const char *path, enum route_id *route,
             api_error_set(error, 405, "method_not_allowed",
                           "%s is not allowed on %s; use %s", method, path,
                           entry->method);
-            error->allow = route_head_allowed(entry) ? "GET, HEAD" :
-                                                      entry->method;
+            error->allow =
+                route_head_allowed(entry) ? "GET, HEAD" : entry->method;
             return -1;
         }
         *route = entry->route;

@@ -1,4 +1,5 @@
-/* A worker process: accepts FastCGI requests one at a time until told to stop. */
+/* A worker process: accepts FastCGI requests one at a time until told to stop.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -73,8 +74,7 @@ static void worker_install_signals(void)
  * empty: libfcgi 2.4.2 (Debian 12) retries accept() only after
  * EPROTO, ECONNABORTED and network errors, never after EAGAIN.
  */
-static void worker_drain(struct worker_context *context,
-                         FCGX_Request *request)
+static void worker_drain(struct worker_context *context, FCGX_Request *request)
 {
     int served = 0;
 

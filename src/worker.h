@@ -1,4 +1,5 @@
-/* A worker process: accepts FastCGI requests one at a time until told to stop. */
+/* A worker process: accepts FastCGI requests one at a time until told to stop.
+ */
 #ifndef FLEETREG_WORKER_H
 #define FLEETREG_WORKER_H
 
@@ -11,7 +12,6 @@
  * 1 when accepting fails for another reason.
  */
 void worker_run(int listen_fd, const struct config *config,
-                const struct auth_verifier *verifier)
-    __attribute__((noreturn));
+                const struct auth_verifier *verifier) __attribute__((noreturn));
 
 #endif

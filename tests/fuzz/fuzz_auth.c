@@ -86,8 +86,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Appends the unpadded base64url form of data at out; returns its end. */
-static char *fuzz_base64url(char *out, const unsigned char *data,
-                            size_t length)
+static char *fuzz_base64url(char *out, const unsigned char *data, size_t length)
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -149,8 +148,8 @@ static void fuzz_verify(const struct auth_verifier *verifier,
     int64_t user_id = 0;
 
     reason[0] = '\0';
-    if (auth_verify_bearer(verifier, authorization, FUZZ_NOW, &user_id,
-                           reason, sizeof(reason)) == 0) {
+    if (auth_verify_bearer(verifier, authorization, FUZZ_NOW, &user_id, reason,
+                           sizeof(reason)) == 0) {
         if (user_id < 1) {
             abort();
         }

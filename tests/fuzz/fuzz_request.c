@@ -35,7 +35,7 @@ struct fuzz_request {
     enum record_kind kind;
     char *params[FUZZ_MAX_LINES + 1];
     size_t param_count;
-    char *body;      /* exact-size copy, so an over-read is reported */
+    char *body; /* exact-size copy, so an over-read is reported */
     size_t body_length;
 };
 
@@ -86,8 +86,8 @@ static void fuzz_split(const uint8_t *data, size_t size,
     request->params[request->param_count] = NULL;
 
     request->body_length = size - offset;
-    request->body = request->body_length > 0
-                        ? malloc(request->body_length) : NULL;
+    request->body =
+        request->body_length > 0 ? malloc(request->body_length) : NULL;
     if (request->body_length > 0) {
         if (request->body == NULL) {
             abort();
@@ -159,8 +159,7 @@ static void fuzz_read_identity(char *const *params)
                     &route, &error) != 0) {
         fuzz_check_error(&error);
     }
-    if (sub != NULL && auth_parse_user_id(sub, &user_id) == 0 &&
-        user_id < 1) {
+    if (sub != NULL && auth_parse_user_id(sub, &user_id) == 0 && user_id < 1) {
         abort();
     }
 }

@@ -11,11 +11,13 @@ static void error_renders_code_and_message(void)
     struct api_error error;
     char *text;
 
-    CHECK(api_error_set(&error, 422, "invalid_field", "tenant_id %d is "
-                        "too large", 7) == -1);
+    CHECK(api_error_set(&error, 422, "invalid_field",
+                        "tenant_id %d is "
+                        "too large",
+                        7) == -1);
     text = api_error_to_json(&error);
     CHECK_STR_EQ(text, "{\"error\":{\"code\":\"invalid_field\","
-                 "\"message\":\"tenant_id 7 is too large\"}}");
+                       "\"message\":\"tenant_id 7 is too large\"}}");
     CHECK(error.status == 422);
     CHECK(error.allow == NULL);
     CHECK(error.retry_after_seconds == 0);
@@ -32,9 +34,11 @@ static void error_escapes_quotes_and_controls(void)
     text = api_error_to_json(&error);
     parsed = cJSON_Parse(text);
     CHECK(parsed != NULL);
-    CHECK_STR_EQ(cJSON_GetObjectItemCaseSensitive(
-                     cJSON_GetObjectItemCaseSensitive(parsed, "error"),
-                     "message")->valuestring, "bad \"x\"\n\x01 here");
+    CHECK_STR_EQ(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(parsed, "error"), "message")
+            ->valuestring,
+        "bad \"x\"\n\x01 here");
     cJSON_Delete(parsed);
     free(text);
 }

@@ -53,7 +53,7 @@ static void write_file(const char *name, const char *text, size_t length)
 
 static struct key_bytes read_key(const char *name)
 {
-    struct key_bytes key = { NULL, 0 };
+    struct key_bytes key = {NULL, 0};
     char path[128];
     FILE *file;
 
@@ -113,9 +113,9 @@ static void keys_create(void)
 
 static void keys_remove(void)
 {
-    const char *names[] = { "rsa.pem", "rsa.pub", "ec.pem", "ec.pub",
-                            "p384.pem", "p384.pub", "secret", "short",
-                            "input", "mac" };
+    const char *names[] = {"rsa.pem",  "rsa.pub",  "ec.pem", "ec.pub",
+                           "p384.pem", "p384.pub", "secret", "short",
+                           "input",    "mac"};
     char path[128];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -135,8 +135,8 @@ static struct auth_verifier make_verifier(enum auth_algorithm algorithm,
     char error[256];
 
     key_path(path, sizeof(path), key_name);
-    if (auth_init(&verifier, algorithm, path, issuer, audience, leeway,
-                  4096, error, sizeof(error)) != 0) {
+    if (auth_init(&verifier, algorithm, path, issuer, audience, leeway, 4096,
+                  error, sizeof(error)) != 0) {
         fprintf(stderr, "auth_init failed: %s\n", error);
         exit(2);
     }
@@ -199,9 +199,8 @@ static char *sign_claims(jwt_alg_t alg, const struct key_bytes *key,
     return token;
 }
 
-static const struct key_bytes secret_key = {
-    (unsigned char *)SECRET, sizeof(SECRET) - 1
-};
+static const struct key_bytes secret_key = {(unsigned char *)SECRET,
+                                            sizeof(SECRET) - 1};
 
 static char *sign_hs256(const char *claims)
 {
@@ -264,7 +263,8 @@ static void sign_raw_hs256(char *out, const char *header, const char *payload)
     }
     snprintf(command, sizeof(command),
              "dgst -sha256 -mac HMAC -macopt hexkey:%s -binary -out mac "
-             "input", hex);
+             "input",
+             hex);
     run_openssl(command);
 
     key_path(path, sizeof(path), "mac");
@@ -299,9 +299,9 @@ static void accepts_hs256_token_minted_here(void)
     struct auth_verifier verifier = hs256_verifier();
     char error[256];
     int64_t user_id = 0;
-    char *token = auth_mint_token(AUTH_ALGORITHM_HS256, secret_key.data,
-                                  secret_key.length, 14, now + 600, error,
-                                  sizeof(error));
+    char *token =
+        auth_mint_token(AUTH_ALGORITHM_HS256, secret_key.data,
+                        secret_key.length, 14, now + 600, error, sizeof(error));
 
     CHECK(token != NULL);
     CHECK(verify(&verifier, token, &user_id) == 0);
@@ -333,9 +333,9 @@ static void accepts_es256_token_minted_here(void)
         make_verifier(AUTH_ALGORITHM_ES256, "ec.pub", NULL, NULL, 0);
     char error[256];
     int64_t user_id = 0;
-    char *token = auth_mint_token(AUTH_ALGORITHM_ES256, ec_private.data,
-                                  ec_private.length, 9, now + 600, error,
-                                  sizeof(error));
+    char *token =
+        auth_mint_token(AUTH_ALGORITHM_ES256, ec_private.data,
+                        ec_private.length, 9, now + 600, error, sizeof(error));
 
     CHECK(token != NULL);
     CHECK(verify(&verifier, token, &user_id) == 0);
@@ -347,8 +347,8 @@ static void accepts_es256_token_minted_here(void)
 static void treats_number_and_string_sub_alike(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *as_number = sign_hs256(format_claims(
-        "{\"sub\": 14, \"exp\": %lld}", (long long)now + 600));
+    char *as_number = sign_hs256(
+        format_claims("{\"sub\": 14, \"exp\": %lld}", (long long)now + 600));
     char *as_string = sign_hs256(format_claims(
         "{\"sub\": \"14\", \"exp\": %lld}", (long long)now + 600));
     int64_t from_number = 0;
@@ -368,9 +368,9 @@ static void accepts_largest_sub_values(void)
     struct auth_verifier verifier = hs256_verifier();
     char *number = sign_hs256(format_claims(
         "{\"sub\": 9007199254740991, \"exp\": %lld}", (long long)now + 60));
-    char *string = sign_hs256(format_claims(
-        "{\"sub\": \"9223372036854775807\", \"exp\": %lld}",
-        (long long)now + 60));
+    char *string = sign_hs256(
+        format_claims("{\"sub\": \"9223372036854775807\", \"exp\": %lld}",
+                      (long long)now + 60));
     int64_t user_id = 0;
 
     CHECK(verify(&verifier, number, &user_id) == 0);
@@ -385,8 +385,8 @@ static void accepts_largest_sub_values(void)
 static void accepts_lower_case_bearer_scheme(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *token = sign_hs256(format_claims(
-        "{\"sub\": \"5\", \"exp\": %lld}", (long long)now + 60));
+    char *token = sign_hs256(
+        format_claims("{\"sub\": \"5\", \"exp\": %lld}", (long long)now + 60));
     char header[1024];
     char reason[256];
     int64_t user_id = 0;
@@ -410,8 +410,7 @@ static void rejects_alg_none_with_trailing_dot(void)
     int64_t user_id = 0;
 
     unsigned_token(token, "{\"alg\":\"none\",\"typ\":\"JWT\"}",
-                   format_claims(NONE_PAYLOAD_FORMAT,
-                                   (long long)now + 60));
+                   format_claims(NONE_PAYLOAD_FORMAT, (long long)now + 60));
     CHECK(verify(&verifier, token, &user_id) == -1);
     CHECK(strstr(last_reason, "alg none is not the configured HS256") != NULL);
     CHECK(user_id == 0);
@@ -425,8 +424,7 @@ static void rejects_alg_none_without_trailing_dot(void)
     int64_t user_id = 0;
 
     unsigned_token(token, "{\"alg\":\"none\"}",
-                   format_claims(NONE_PAYLOAD_FORMAT,
-                                   (long long)now + 60));
+                   format_claims(NONE_PAYLOAD_FORMAT, (long long)now + 60));
     token[strlen(token) - 1] = '\0';
     CHECK(verify(&verifier, token, &user_id) == -1);
     CHECK(strstr(last_reason, "three parts") != NULL);
@@ -437,19 +435,18 @@ static void rejects_alg_none_without_trailing_dot(void)
 static void rejects_alg_none_with_a_signature(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *good = sign_hs256(format_claims(NONE_PAYLOAD_FORMAT,
-                                            (long long)now + 60));
-    const char *case_variants[] = { "none", "None", "NONE", "nOnE" };
+    char *good =
+        sign_hs256(format_claims(NONE_PAYLOAD_FORMAT, (long long)now + 60));
+    const char *case_variants[] = {"none", "None", "NONE", "nOnE"};
     char token[1024];
     char header[64];
     int64_t user_id = 0;
 
     /* A real HS256 signature is attached so only the alg is wrong. */
     for (size_t i = 0; i < 4; i++) {
-        snprintf(header, sizeof(header), "{\"alg\":\"%s\"}",
-                 case_variants[i]);
-        unsigned_token(token, header, format_claims(NONE_PAYLOAD_FORMAT,
-                                                      (long long)now + 60));
+        snprintf(header, sizeof(header), "{\"alg\":\"%s\"}", case_variants[i]);
+        unsigned_token(token, header,
+                       format_claims(NONE_PAYLOAD_FORMAT, (long long)now + 60));
         strcat(token, strrchr(good, '.') + 1);
         CHECK(verify(&verifier, token, &user_id) == -1);
         CHECK(strstr(last_reason, "is not the configured HS256") != NULL);
@@ -490,12 +487,12 @@ static void rejects_hs256_signed_with_public_key(void)
         make_verifier(AUTH_ALGORITHM_ES256, "ec.pub", NULL, NULL, 0);
     char error[256];
     int64_t user_id = 0;
-    char *forged_rsa = auth_mint_token(AUTH_ALGORITHM_HS256, rsa.key,
-                                       rsa.key_length, 1, now + 600, error,
-                                       sizeof(error));
-    char *forged_ec = auth_mint_token(AUTH_ALGORITHM_HS256, ec.key,
-                                      ec.key_length, 1, now + 600, error,
-                                      sizeof(error));
+    char *forged_rsa =
+        auth_mint_token(AUTH_ALGORITHM_HS256, rsa.key, rsa.key_length, 1,
+                        now + 600, error, sizeof(error));
+    char *forged_ec =
+        auth_mint_token(AUTH_ALGORITHM_HS256, ec.key, ec.key_length, 1,
+                        now + 600, error, sizeof(error));
     jwt_t *jwt = NULL;
 
     CHECK(forged_rsa != NULL);
@@ -521,9 +518,9 @@ static void rejects_rs256_when_hs256_configured(void)
     struct auth_verifier verifier = hs256_verifier();
     char error[256];
     int64_t user_id = 0;
-    char *token = auth_mint_token(AUTH_ALGORITHM_RS256, rsa_private.data,
-                                  rsa_private.length, 3, now + 600, error,
-                                  sizeof(error));
+    char *token =
+        auth_mint_token(AUTH_ALGORITHM_RS256, rsa_private.data,
+                        rsa_private.length, 3, now + 600, error, sizeof(error));
 
     CHECK(token != NULL);
     CHECK(verify(&verifier, token, &user_id) == -1);
@@ -538,9 +535,9 @@ static void rejects_es256_when_rs256_configured(void)
         make_verifier(AUTH_ALGORITHM_RS256, "rsa.pub", NULL, NULL, 0);
     char error[256];
     int64_t user_id = 0;
-    char *token = auth_mint_token(AUTH_ALGORITHM_ES256, ec_private.data,
-                                  ec_private.length, 3, now + 600, error,
-                                  sizeof(error));
+    char *token =
+        auth_mint_token(AUTH_ALGORITHM_ES256, ec_private.data,
+                        ec_private.length, 3, now + 600, error, sizeof(error));
 
     CHECK(token != NULL);
     CHECK(verify(&verifier, token, &user_id) == -1);
@@ -573,8 +570,8 @@ static void rejects_header_with_many_members(void)
         snprintf(header + strlen(header), 16, ",\"h%d\":0", i);
     }
     strcat(header, "}");
-    sign_raw_hs256(token, header, format_claims(NONE_PAYLOAD_FORMAT,
-                                                (long long)now + 60));
+    sign_raw_hs256(token, header,
+                   format_claims(NONE_PAYLOAD_FORMAT, (long long)now + 60));
     CHECK(verify(&verifier, token, &user_id) == -1);
     CHECK(strstr(last_reason, "at most 16 members") != NULL);
     auth_free(&verifier);
@@ -589,8 +586,7 @@ static void rejects_hs256_token_without_signature(void)
     int64_t user_id = 0;
 
     unsigned_token(token, "{\"alg\":\"HS256\"}",
-                   format_claims(NONE_PAYLOAD_FORMAT,
-                                   (long long)now + 60));
+                   format_claims(NONE_PAYLOAD_FORMAT, (long long)now + 60));
     CHECK(verify(&verifier, token, &user_id) == -1);
     CHECK(strstr(last_reason, "has no signature") != NULL);
     auth_free(&verifier);
@@ -600,10 +596,10 @@ static void rejects_wrong_signature(void)
 {
     struct auth_verifier verifier = hs256_verifier();
     const struct key_bytes other = {
-        (unsigned char *)"another-secret-of-enough-length-0123456789", 42
-    };
-    char *token = sign_claims(JWT_ALG_HS256, &other, format_claims(
-        "{\"sub\":\"14\",\"exp\":%lld}", (long long)now + 60));
+        (unsigned char *)"another-secret-of-enough-length-0123456789", 42};
+    char *token = sign_claims(
+        JWT_ALG_HS256, &other,
+        format_claims("{\"sub\":\"14\",\"exp\":%lld}", (long long)now + 60));
     int64_t user_id = 0;
 
     CHECK(verify(&verifier, token, &user_id) == -1);
@@ -616,15 +612,15 @@ static void rejects_wrong_signature(void)
 static void rejects_payload_swapped_under_signature(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *token = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"exp\":%lld}", (long long)now + 60));
+    char *token = sign_hs256(
+        format_claims("{\"sub\":\"14\",\"exp\":%lld}", (long long)now + 60));
     char forged[1024];
     int64_t user_id = 0;
 
     /* Keep the real header and signature, claim to be user 15. */
-    unsigned_token(forged, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
-                   format_claims("{\"sub\":\"15\",\"exp\":%lld}",
-                                   (long long)now + 60));
+    unsigned_token(
+        forged, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+        format_claims("{\"sub\":\"15\",\"exp\":%lld}", (long long)now + 60));
     strcat(forged, strrchr(token, '.') + 1);
     CHECK(verify(&verifier, forged, &user_id) == -1);
     CHECK(strstr(last_reason, "signature") != NULL);
@@ -641,7 +637,8 @@ static void rejects_duplicate_claims(void)
 
     sign_raw_hs256(token, "{\"alg\":\"HS256\"}",
                    format_claims("{\"sub\":\"1\",\"sub\":\"2\","
-                                   "\"exp\":%lld}", (long long)now + 60));
+                                 "\"exp\":%lld}",
+                                 (long long)now + 60));
     CHECK(verify(&verifier, token, &user_id) == -1);
     CHECK(strstr(last_reason, "each named once") != NULL);
     CHECK(user_id == 0);
@@ -665,8 +662,8 @@ static void rejects_token_without_exp(void)
 static void rejects_exp_that_is_a_string(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *token = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"exp\":\"%lld\"}", (long long)now + 60));
+    char *token = sign_hs256(format_claims("{\"sub\":\"14\",\"exp\":\"%lld\"}",
+                                           (long long)now + 60));
     int64_t user_id = 0;
 
     CHECK(verify(&verifier, token, &user_id) == -1);
@@ -678,8 +675,8 @@ static void rejects_exp_that_is_a_string(void)
 static void rejects_expired_token(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *token = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"exp\":%lld}", (long long)now));
+    char *token = sign_hs256(
+        format_claims("{\"sub\":\"14\",\"exp\":%lld}", (long long)now));
     int64_t user_id = 0;
 
     CHECK(verify_at(&verifier, token, now - 1, &user_id) == 0);
@@ -694,8 +691,8 @@ static void accepts_expired_token_within_leeway(void)
 {
     struct auth_verifier verifier =
         make_verifier(AUTH_ALGORITHM_HS256, "secret", NULL, NULL, 30);
-    char *token = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"exp\":%lld}", (long long)now));
+    char *token = sign_hs256(
+        format_claims("{\"sub\":\"14\",\"exp\":%lld}", (long long)now));
     int64_t user_id = 0;
 
     CHECK(verify_at(&verifier, token, now + 29, &user_id) == 0);
@@ -708,9 +705,9 @@ static void accepts_expired_token_within_leeway(void)
 static void rejects_future_nbf_without_leeway(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *token = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"nbf\":%lld,\"exp\":%lld}", (long long)now + 10,
-        (long long)now + 600));
+    char *token =
+        sign_hs256(format_claims("{\"sub\":\"14\",\"nbf\":%lld,\"exp\":%lld}",
+                                 (long long)now + 10, (long long)now + 600));
     int64_t user_id = 0;
 
     CHECK(verify(&verifier, token, &user_id) == -1);
@@ -724,12 +721,12 @@ static void accepts_future_nbf_within_leeway(void)
 {
     struct auth_verifier verifier =
         make_verifier(AUTH_ALGORITHM_HS256, "secret", NULL, NULL, 30);
-    char *near = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"nbf\":%lld,\"exp\":%lld}", (long long)now + 30,
-        (long long)now + 600));
-    char *far = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"nbf\":%lld,\"exp\":%lld}", (long long)now + 31,
-        (long long)now + 600));
+    char *near =
+        sign_hs256(format_claims("{\"sub\":\"14\",\"nbf\":%lld,\"exp\":%lld}",
+                                 (long long)now + 30, (long long)now + 600));
+    char *far =
+        sign_hs256(format_claims("{\"sub\":\"14\",\"nbf\":%lld,\"exp\":%lld}",
+                                 (long long)now + 31, (long long)now + 600));
     int64_t user_id = 0;
 
     CHECK(verify(&verifier, near, &user_id) == 0);
@@ -744,12 +741,12 @@ static void rejects_iat_in_the_future(void)
 {
     struct auth_verifier verifier =
         make_verifier(AUTH_ALGORITHM_HS256, "secret", NULL, NULL, 30);
-    char *future = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"iat\":%lld,\"exp\":%lld}", (long long)now + 31,
-        (long long)now + 600));
-    char *skewed = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"iat\":%lld,\"exp\":%lld}", (long long)now + 30,
-        (long long)now + 600));
+    char *future =
+        sign_hs256(format_claims("{\"sub\":\"14\",\"iat\":%lld,\"exp\":%lld}",
+                                 (long long)now + 31, (long long)now + 600));
+    char *skewed =
+        sign_hs256(format_claims("{\"sub\":\"14\",\"iat\":%lld,\"exp\":%lld}",
+                                 (long long)now + 30, (long long)now + 600));
     int64_t user_id = 0;
 
     CHECK(verify(&verifier, future, &user_id) == -1);
@@ -772,8 +769,8 @@ static void checks_issuer_when_configured(void)
     char *wrong = sign_hs256(format_claims(
         "{\"sub\":\"1\",\"iss\":\"https://evil.example\",\"exp\":%lld}",
         (long long)now + 60));
-    char *missing = sign_hs256(format_claims(
-        "{\"sub\":\"1\",\"exp\":%lld}", (long long)now + 60));
+    char *missing = sign_hs256(
+        format_claims("{\"sub\":\"1\",\"exp\":%lld}", (long long)now + 60));
     int64_t user_id = 0;
 
     CHECK(verify(&verifier, right, &user_id) == 0);
@@ -789,35 +786,32 @@ static void checks_issuer_when_configured(void)
 
 static void checks_audience_string_or_array(void)
 {
-    struct auth_verifier verifier = make_verifier(
-        AUTH_ALGORITHM_HS256, "secret", NULL, "fleetreg", 0);
-    const char *accepted[] = {
-        "\"fleetreg\"", "[\"billing\", \"fleetreg\"]"
-    };
-    const char *rejected[] = {
-        "\"billing\"", "[\"billing\"]", "[]", "[1]", "7", "\"FLEETREG\""
-    };
+    struct auth_verifier verifier =
+        make_verifier(AUTH_ALGORITHM_HS256, "secret", NULL, "fleetreg", 0);
+    const char *accepted[] = {"\"fleetreg\"", "[\"billing\", \"fleetreg\"]"};
+    const char *rejected[] = {"\"billing\"", "[\"billing\"]", "[]", "[1]",
+                              "7",           "\"FLEETREG\""};
     int64_t user_id = 0;
     char *token;
 
     for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
-        token = sign_hs256(format_claims(
-            "{\"sub\":\"1\",\"aud\":%s,\"exp\":%lld}", accepted[i],
-            (long long)now + 60));
+        token =
+            sign_hs256(format_claims("{\"sub\":\"1\",\"aud\":%s,\"exp\":%lld}",
+                                     accepted[i], (long long)now + 60));
         CHECK(verify(&verifier, token, &user_id) == 0);
         free(token);
     }
     for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
-        token = sign_hs256(format_claims(
-            "{\"sub\":\"1\",\"aud\":%s,\"exp\":%lld}", rejected[i],
-            (long long)now + 60));
+        token =
+            sign_hs256(format_claims("{\"sub\":\"1\",\"aud\":%s,\"exp\":%lld}",
+                                     rejected[i], (long long)now + 60));
         CHECK(verify(&verifier, token, &user_id) == -1);
         CHECK(strstr(last_reason, "aud") != NULL);
         free(token);
     }
 
-    token = sign_hs256(format_claims("{\"sub\":\"1\",\"exp\":%lld}",
-                                       (long long)now + 60));
+    token = sign_hs256(
+        format_claims("{\"sub\":\"1\",\"exp\":%lld}", (long long)now + 60));
     CHECK(verify(&verifier, token, &user_id) == -1);
     free(token);
     auth_free(&verifier);
@@ -828,18 +822,30 @@ static void checks_audience_string_or_array(void)
 static void rejects_each_bad_sub(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    const char *subs[] = {
-        "\"\"", "0", "\"0\"", "-1", "\"-1\"", "1.5", "\"abc\"",
-        "\"9223372036854775808\"", "\" 14\"", "\"14 \"", "\"014\"",
-        "\"+14\"", "9007199254740993", "true", "null", "[14]", "{}",
-        "\"1e3\""
-    };
+    const char *subs[] = {"\"\"",
+                          "0",
+                          "\"0\"",
+                          "-1",
+                          "\"-1\"",
+                          "1.5",
+                          "\"abc\"",
+                          "\"9223372036854775808\"",
+                          "\" 14\"",
+                          "\"14 \"",
+                          "\"014\"",
+                          "\"+14\"",
+                          "9007199254740993",
+                          "true",
+                          "null",
+                          "[14]",
+                          "{}",
+                          "\"1e3\""};
     int64_t user_id = 0;
     char *token;
 
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-        token = sign_hs256(format_claims("{\"sub\":%s,\"exp\":%lld}",
-                                           subs[i], (long long)now + 60));
+        token = sign_hs256(format_claims("{\"sub\":%s,\"exp\":%lld}", subs[i],
+                                         (long long)now + 60));
         if (verify(&verifier, token, &user_id) != -1) {
             fprintf(stderr, "sub %s was accepted\n", subs[i]);
             CHECK(false);
@@ -848,8 +854,7 @@ static void rejects_each_bad_sub(void)
         free(token);
     }
 
-    token = sign_hs256(format_claims("{\"exp\":%lld}",
-                                       (long long)now + 60));
+    token = sign_hs256(format_claims("{\"exp\":%lld}", (long long)now + 60));
     CHECK(verify(&verifier, token, &user_id) == -1);
     CHECK(strstr(last_reason, "no sub") != NULL);
     free(token);
@@ -859,10 +864,18 @@ static void rejects_each_bad_sub(void)
 
 static void parses_user_id_strictly(void)
 {
-    const char *rejected[] = {
-        "", "0", "-1", "+1", "014", " 14", "14 ", "1.5", "abc", "1e3",
-        "9223372036854775808", "99999999999999999999"
-    };
+    const char *rejected[] = {"",
+                              "0",
+                              "-1",
+                              "+1",
+                              "014",
+                              " 14",
+                              "14 ",
+                              "1.5",
+                              "abc",
+                              "1e3",
+                              "9223372036854775808",
+                              "99999999999999999999"};
     int64_t user_id = 0;
 
     for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
@@ -885,21 +898,15 @@ static void parses_user_id_strictly(void)
 static void rejects_malformed_authorization(void)
 {
     struct auth_verifier verifier = hs256_verifier();
-    char *token = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"exp\":%lld}", (long long)now + 60));
+    char *token = sign_hs256(
+        format_claims("{\"sub\":\"14\",\"exp\":%lld}", (long long)now + 60));
     /* Text before and after the token, and the expected reason. */
     const char *shapes[][3] = {
-        { "Bearer  ", "", "character" },
-        { "Bearer ", " ", "character" },
-        { "Bearer ", "\"", "character" },
-        { "Bearer\t", "", "Bearer" },
-        { "Basic ", "", "Bearer" },
-        { "", "", "Bearer" },
-        { "Bearer", "", "Bearer" },
-        { "Token ", "", "Bearer" },
-        { "Bearer ", ".", "three parts" },
-        { "Bearer .", "", "three parts" }
-    };
+        {"Bearer  ", "", "character"},   {"Bearer ", " ", "character"},
+        {"Bearer ", "\"", "character"},  {"Bearer\t", "", "Bearer"},
+        {"Basic ", "", "Bearer"},        {"", "", "Bearer"},
+        {"Bearer", "", "Bearer"},        {"Token ", "", "Bearer"},
+        {"Bearer ", ".", "three parts"}, {"Bearer .", "", "three parts"}};
     char header[1024];
     char reason[256];
     int64_t user_id = 0;
@@ -936,9 +943,9 @@ static void rejects_oversize_token_before_parsing(void)
     char reason[256];
     char header[1024];
     int64_t user_id = 0;
-    char *token = sign_hs256(format_claims(
-        "{\"sub\":\"14\",\"exp\":%lld,\"pad\":\"%0200d\"}",
-        (long long)now + 60, 0));
+    char *token = sign_hs256(
+        format_claims("{\"sub\":\"14\",\"exp\":%lld,\"pad\":\"%0200d\"}",
+                      (long long)now + 60, 0));
 
     key_path(path, sizeof(path), "secret");
     CHECK(auth_init(&verifier, AUTH_ALGORITHM_HS256, path, NULL, NULL, 0,
@@ -970,8 +977,8 @@ static int init_with(enum auth_algorithm algorithm, const char *key_name,
     int status;
 
     key_path(path, sizeof(path), key_name);
-    status = auth_init(&verifier, algorithm, path, NULL, NULL, 0, 4096,
-                       error, error_size);
+    status = auth_init(&verifier, algorithm, path, NULL, NULL, 0, 4096, error,
+                       error_size);
     if (status == 0) {
         auth_free(&verifier);
     }
@@ -991,32 +998,30 @@ static void rejects_unusable_key_files(void)
 {
     char error[256];
 
-    CHECK(init_with(AUTH_ALGORITHM_HS256, "short", error,
-                    sizeof(error)) == -1);
+    CHECK(init_with(AUTH_ALGORITHM_HS256, "short", error, sizeof(error)) == -1);
     CHECK(strstr(error, "bytes") != NULL);
-    CHECK(init_with(AUTH_ALGORITHM_HS256, "rsa.pub", error,
-                    sizeof(error)) == -1);
+    CHECK(init_with(AUTH_ALGORITHM_HS256, "rsa.pub", error, sizeof(error)) ==
+          -1);
     CHECK(strstr(error, "PEM") != NULL);
-    CHECK(init_with(AUTH_ALGORITHM_RS256, "rsa.pem", error,
-                    sizeof(error)) == -1);
+    CHECK(init_with(AUTH_ALGORITHM_RS256, "rsa.pem", error, sizeof(error)) ==
+          -1);
     CHECK(strstr(error, "private key") != NULL);
-    CHECK(init_with(AUTH_ALGORITHM_RS256, "ec.pub", error,
-                    sizeof(error)) == -1);
-    CHECK(init_with(AUTH_ALGORITHM_ES256, "rsa.pub", error,
-                    sizeof(error)) == -1);
-    CHECK(init_with(AUTH_ALGORITHM_ES256, "p384.pub", error,
-                    sizeof(error)) == -1);
+    CHECK(init_with(AUTH_ALGORITHM_RS256, "ec.pub", error, sizeof(error)) ==
+          -1);
+    CHECK(init_with(AUTH_ALGORITHM_ES256, "rsa.pub", error, sizeof(error)) ==
+          -1);
+    CHECK(init_with(AUTH_ALGORITHM_ES256, "p384.pub", error, sizeof(error)) ==
+          -1);
     CHECK(strstr(error, "P-256") != NULL);
-    CHECK(init_with(AUTH_ALGORITHM_RS256, "secret", error,
-                    sizeof(error)) == -1);
-    CHECK(init_with(AUTH_ALGORITHM_HS256, "missing", error,
-                    sizeof(error)) == -1);
+    CHECK(init_with(AUTH_ALGORITHM_RS256, "secret", error, sizeof(error)) ==
+          -1);
+    CHECK(init_with(AUTH_ALGORITHM_HS256, "missing", error, sizeof(error)) ==
+          -1);
     CHECK(strstr(error, "missing") != NULL);
 
-    CHECK(init_with(AUTH_ALGORITHM_RS256, "rsa.pub", error,
-                    sizeof(error)) == 0);
-    CHECK(init_with(AUTH_ALGORITHM_ES256, "ec.pub", error,
-                    sizeof(error)) == 0);
+    CHECK(init_with(AUTH_ALGORITHM_RS256, "rsa.pub", error, sizeof(error)) ==
+          0);
+    CHECK(init_with(AUTH_ALGORITHM_ES256, "ec.pub", error, sizeof(error)) == 0);
 }
 
 static void parses_algorithm_names(void)
@@ -1038,9 +1043,9 @@ static void parses_algorithm_names(void)
 static void mint_rejects_public_key_for_rs256(void)
 {
     char error[256] = "";
-    char *token = auth_mint_token(AUTH_ALGORITHM_RS256, rsa_public.data,
-                                  rsa_public.length, 1, now + 60, error,
-                                  sizeof(error));
+    char *token =
+        auth_mint_token(AUTH_ALGORITHM_RS256, rsa_public.data,
+                        rsa_public.length, 1, now + 60, error, sizeof(error));
 
     CHECK(token == NULL);
     CHECK(strstr(error, "private key") != NULL);

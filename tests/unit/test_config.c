@@ -88,9 +88,10 @@ static void out_of_range_names_key_value_range(void)
 static void non_numeric_values_are_rejected(void)
 {
     static const char *const lines[] = {
-        "workers = 3x\n", "workers = \n", "workers = -1\n",
-        "socket_mode = 0999\n", "jwt_algorithm = none\n",
-        "log_level = loud\n", "max_body_bytes = 1e6\n",
+        "workers = 3x\n",         "workers = \n",
+        "workers = -1\n",         "socket_mode = 0999\n",
+        "jwt_algorithm = none\n", "log_level = loud\n",
+        "max_body_bytes = 1e6\n",
     };
     struct config config;
     char error[512];

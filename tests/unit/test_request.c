@@ -77,15 +77,14 @@ static void content_length_accepts_digits_up_to_max(void)
 
 static void content_length_rejects_non_digits(void)
 {
-    const char *values[] = {
-        "-1", "+5", " 5", "5 ", "1.0", "0x10", "abc", "1e3", "5\n"
-    };
+    const char *values[] = {"-1",   "+5",  " 5",  "5 ", "1.0",
+                            "0x10", "abc", "1e3", "5\n"};
     size_t length = 0;
 
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         memset(&error, 0, sizeof(error));
-        CHECK(request_parse_content_length(values[i], 100, &length,
-                                           &error) == -1);
+        CHECK(request_parse_content_length(values[i], 100, &length, &error) ==
+              -1);
         check_error(400, "invalid_request");
         CHECK(strchr(error.message, '\n') == NULL);
     }
@@ -137,12 +136,9 @@ static void empty_object_means_no_options(void)
 static void accepts_json_with_charset_parameter(void)
 {
     const char *types[] = {
-        "application/json; charset=utf-8",
-        "Application/JSON;charset=UTF-8",
+        "application/json; charset=utf-8", "Application/JSON;charset=UTF-8",
         "application/json ; charset=\"utf-8\"",
-        "application/json; foo=bar; charset=utf-8",
-        "  application/json"
-    };
+        "application/json; foo=bar; charset=utf-8", "  application/json"};
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (decode(RECORD_DRIVER, types[i], "{\"tenant_id\": 3}") != 0) {
@@ -156,12 +152,15 @@ static void accepts_json_with_charset_parameter(void)
 
 static void rejects_other_media_types_with_415(void)
 {
-    const char *types[] = {
-        "text/plain", "application/jsonx", "application/json-patch+json",
-        "application/x-www-form-urlencoded", "application/json; charset=latin1",
-        "application/json; charset=utf-16", "application/json garbage",
-        "json", ""
-    };
+    const char *types[] = {"text/plain",
+                           "application/jsonx",
+                           "application/json-patch+json",
+                           "application/x-www-form-urlencoded",
+                           "application/json; charset=latin1",
+                           "application/json; charset=utf-16",
+                           "application/json garbage",
+                           "json",
+                           ""};
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         CHECK(decode(RECORD_DRIVER, types[i], "{\"tenant_id\": 3}") == -1);
@@ -198,8 +197,7 @@ static void accepts_sql_text_in_business_name_literally(void)
 {
     CHECK(decode_owner("{\"business_name\": "
                        "\"Robert'); DROP TABLE fleet_owners;--\"}") == 0);
-    CHECK_STR_EQ(options.business_name,
-                 "Robert'); DROP TABLE fleet_owners;--");
+    CHECK_STR_EQ(options.business_name, "Robert'); DROP TABLE fleet_owners;--");
 }
 
 static void accepts_empty_business_name(void)
@@ -243,8 +241,8 @@ static char *name_body(const char *character, size_t count)
 
 static void accepts_200_multibyte_characters(void)
 {
-    const char *characters[] = { "a", "\xc3\xa9", "\xe6\x9d\xb1",
-                                 "\xf0\x9f\x9a\x9a" };
+    const char *characters[] = {"a", "\xc3\xa9", "\xe6\x9d\xb1",
+                                "\xf0\x9f\x9a\x9a"};
 
     for (size_t i = 0; i < 4; i++) {
         char *body = name_body(characters[i], 200);
@@ -257,8 +255,8 @@ static void accepts_200_multibyte_characters(void)
 
 static void rejects_201_multibyte_characters(void)
 {
-    const char *characters[] = { "a", "\xc3\xa9", "\xe6\x9d\xb1",
-                                 "\xf0\x9f\x9a\x9a" };
+    const char *characters[] = {"a", "\xc3\xa9", "\xe6\x9d\xb1",
+                                "\xf0\x9f\x9a\x9a"};
 
     for (size_t i = 0; i < 4; i++) {
         char *body = name_body(characters[i], 201);
@@ -276,14 +274,29 @@ static void rejects_201_multibyte_characters(void)
 
 static void rejects_malformed_json(void)
 {
-    const char *bodies[] = {
-        "{", "}", "{\"tenant_id\": }", "{\"tenant_id\": 1,}", "{'a': 1}",
-        "{\"tenant_id\": 012}", "{\"tenant_id\": NaN}", "{} {}",
-        "{\"tenant_id\": 1} x", "{\"a\" 1}", "{\"a\": tru}", "{\"a\": -}",
-        "{\"a\": 1.}", "{\"a\": .5}", "{\"a\": 1e}", "{\"a\": \"\\x\"}",
-        "{\"a\": \"\\u12G4\"}", "{\"a\": \"open}", " ", "\xef\xbb\xbf{}",
-        "{\"a\": [1 2]}", "{a: 1}", "{\"a\": +1}"
-    };
+    const char *bodies[] = {"{",
+                            "}",
+                            "{\"tenant_id\": }",
+                            "{\"tenant_id\": 1,}",
+                            "{'a': 1}",
+                            "{\"tenant_id\": 012}",
+                            "{\"tenant_id\": NaN}",
+                            "{} {}",
+                            "{\"tenant_id\": 1} x",
+                            "{\"a\" 1}",
+                            "{\"a\": tru}",
+                            "{\"a\": -}",
+                            "{\"a\": 1.}",
+                            "{\"a\": .5}",
+                            "{\"a\": 1e}",
+                            "{\"a\": \"\\x\"}",
+                            "{\"a\": \"\\u12G4\"}",
+                            "{\"a\": \"open}",
+                            " ",
+                            "\xef\xbb\xbf{}",
+                            "{\"a\": [1 2]}",
+                            "{a: 1}",
+                            "{\"a\": +1}"};
 
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         if (decode_owner(bodies[i]) != -1) {
@@ -297,7 +310,7 @@ static void rejects_malformed_json(void)
 
 static void rejects_body_that_is_not_an_object(void)
 {
-    const char *bodies[] = { "[]", "\"x\"", "null", "3", "true" };
+    const char *bodies[] = {"[]", "\"x\"", "null", "3", "true"};
 
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         CHECK(decode_owner(bodies[i]) == -1);
@@ -341,23 +354,20 @@ static void rejects_nesting_deeper_than_8(void)
 
 static void rejects_invalid_utf8(void)
 {
-    const char *names[] = {
-        "\xc0\xaf",             /* overlong '/' */
-        "\xe0\x80\xaf",         /* overlong, three bytes */
-        "\xf0\x80\x80\xaf",     /* overlong, four bytes */
-        "\xed\xa0\x80",         /* surrogate U+D800 */
-        "\xed\xbf\xbf",         /* surrogate U+DFFF */
-        "\xf4\x90\x80\x80",     /* U+110000 */
-        "\xf5\x80\x80\x80",     /* lead byte above F4 */
-        "\x80",                 /* stray continuation byte */
-        "\xe2\x82",             /* truncated sequence */
-        "\xff"
-    };
+    const char *names[] = {"\xc0\xaf",         /* overlong '/' */
+                           "\xe0\x80\xaf",     /* overlong, three bytes */
+                           "\xf0\x80\x80\xaf", /* overlong, four bytes */
+                           "\xed\xa0\x80",     /* surrogate U+D800 */
+                           "\xed\xbf\xbf",     /* surrogate U+DFFF */
+                           "\xf4\x90\x80\x80", /* U+110000 */
+                           "\xf5\x80\x80\x80", /* lead byte above F4 */
+                           "\x80",             /* stray continuation byte */
+                           "\xe2\x82",         /* truncated sequence */
+                           "\xff"};
     char body[64];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(body, sizeof(body), "{\"business_name\": \"a%sb\"}",
-                 names[i]);
+        snprintf(body, sizeof(body), "{\"business_name\": \"a%sb\"}", names[i]);
         CHECK(decode_owner(body) == -1);
         check_error(400, "invalid_json");
         CHECK(message_has("UTF-8"));
@@ -420,15 +430,13 @@ static void rejects_nul_escape(void)
 
 static void rejects_lone_surrogate_escapes(void)
 {
-    const char *names[] = {
-        "\\ud800", "\\ud800x", "\\udc00", "\\udfff", "\\ud800\\u0041",
-        "\\ud800\\ud800", "\\udbff\\n", "x\\ud83d"
-    };
+    const char *names[] = {"\\ud800",    "\\ud800x",       "\\udc00",
+                           "\\udfff",    "\\ud800\\u0041", "\\ud800\\ud800",
+                           "\\udbff\\n", "x\\ud83d"};
     char body[64];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(body, sizeof(body), "{\"business_name\": \"%s\"}",
-                 names[i]);
+        snprintf(body, sizeof(body), "{\"business_name\": \"%s\"}", names[i]);
         if (decode_owner(body) != -1) {
             fprintf(stderr, "escape %s was accepted\n", names[i]);
             CHECK(false);
@@ -456,15 +464,12 @@ static void rejects_raw_control_characters(void)
 
 static void rejects_escaped_control_characters(void)
 {
-    const char *names[] = {
-        "\\n", "\\t", "\\u0001", "\\u001f", "\\u007f", "\\u0085", "\\u009f",
-        "\xc2\x85"
-    };
+    const char *names[] = {"\\n",     "\\t",     "\\u0001", "\\u001f",
+                           "\\u007f", "\\u0085", "\\u009f", "\xc2\x85"};
     char body[64];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(body, sizeof(body), "{\"business_name\": \"ab%s\"}",
-                 names[i]);
+        snprintf(body, sizeof(body), "{\"business_name\": \"ab%s\"}", names[i]);
         CHECK(decode_owner(body) == -1);
         check_error(422, "invalid_field");
         CHECK(message_has("business_name"));
@@ -511,10 +516,17 @@ static void truncates_long_field_name_in_message(void)
 
 static void rejects_bad_tenant_ids(void)
 {
-    const char *values[] = {
-        "1.5", "1.0", "1e3", "1E0", "-1", "-0", "0", "2147483648",
-        "9007199254740991", "9007199254740993", "99999999999999999999999"
-    };
+    const char *values[] = {"1.5",
+                            "1.0",
+                            "1e3",
+                            "1E0",
+                            "-1",
+                            "-0",
+                            "0",
+                            "2147483648",
+                            "9007199254740991",
+                            "9007199254740993",
+                            "99999999999999999999999"};
     char body[64];
 
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
@@ -541,7 +553,7 @@ static void names_tenant_id_value_in_message(void)
 
 static void rejects_tenant_id_of_other_types(void)
 {
-    const char *values[] = { "\"5\"", "true", "[1]", "{}", "null" };
+    const char *values[] = {"\"5\"", "true", "[1]", "{}", "null"};
     char body[64];
 
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
@@ -567,7 +579,7 @@ static void rejects_tenant_id_of_other_types(void)
 
 static void rejects_business_name_of_other_types(void)
 {
-    const char *values[] = { "5", "true", "[\"a\"]", "{}", "null" };
+    const char *values[] = {"5", "true", "[\"a\"]", "{}", "null"};
     char body[64];
 
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
@@ -596,8 +608,8 @@ static void rejects_many_members_quickly(void)
 
     body[used++] = '{';
     for (size_t i = 0; i < count; i++) {
-        used += (size_t)sprintf(body + used, "%s\"k%zu\":0",
-                                i == 0 ? "" : ",", i);
+        used +=
+            (size_t)sprintf(body + used, "%s\"k%zu\":0", i == 0 ? "" : ",", i);
     }
     used += (size_t)sprintf(body + used, ",\"k7\":1}");
 

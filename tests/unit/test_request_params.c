@@ -28,8 +28,8 @@ static int decode(enum record_kind kind, char **params, const char *body,
                   size_t length)
 {
     memset(&error, 0, sizeof(error));
-    return request_params_decode(kind, params, body, length, &limits,
-                                 &options, &error);
+    return request_params_decode(kind, params, body, length, &limits, &options,
+                                 &error);
 }
 
 static void check_error(int status, const char *code)
@@ -52,10 +52,12 @@ static bool message_has(const char *text)
 
 static void accepts_params_within_limits(void)
 {
-    char *params[] = {
-        "REQUEST_METHOD=POST", "DOCUMENT_URI=/driver/register",
-        "CONTENT_LENGTH=", "FLEETREG_SUB=14", "EMPTY=", NULL
-    };
+    char *params[] = {"REQUEST_METHOD=POST",
+                      "DOCUMENT_URI=/driver/register",
+                      "CONTENT_LENGTH=",
+                      "FLEETREG_SUB=14",
+                      "EMPTY=",
+                      NULL};
 
     CHECK(check(params) == 0);
     CHECK(check(NULL) == 0);
@@ -86,7 +88,7 @@ static void rejects_more_params_than_max(void)
 static void rejects_param_longer_than_max(void)
 {
     char long_pair[200];
-    char *params[] = { "REQUEST_METHOD=GET", long_pair, NULL };
+    char *params[] = {"REQUEST_METHOD=GET", long_pair, NULL};
 
     /* 64 bytes is the limit itself, so it passes. */
     memset(long_pair, 'v', sizeof(long_pair));
@@ -108,9 +110,9 @@ static void rejects_param_longer_than_max(void)
 
 static void rejects_pair_without_name(void)
 {
-    char *no_equals[] = { "REQUEST_METHOD", NULL };
-    char *empty_name[] = { "=value", NULL };
-    char *empty_pair[] = { "", NULL };
+    char *no_equals[] = {"REQUEST_METHOD", NULL};
+    char *empty_name[] = {"=value", NULL};
+    char *empty_pair[] = {"", NULL};
 
     CHECK(check(no_equals) == -1);
     check_error(400, "invalid_request");
@@ -123,13 +125,13 @@ static void rejects_pair_without_name(void)
 
 static void rejects_read_param_sent_twice(void)
 {
-    const char *names[] = {
-        "REQUEST_METHOD", "DOCUMENT_URI", "CONTENT_LENGTH", "CONTENT_TYPE",
-        "FLEETREG_SUB", "HTTP_AUTHORIZATION", "REQUEST_ID"
-    };
+    const char *names[] = {"REQUEST_METHOD", "DOCUMENT_URI",
+                           "CONTENT_LENGTH", "CONTENT_TYPE",
+                           "FLEETREG_SUB",   "HTTP_AUTHORIZATION",
+                           "REQUEST_ID"};
     char first[64];
     char second[64];
-    char *params[] = { first, "OTHER=1", second, NULL };
+    char *params[] = {first, "OTHER=1", second, NULL};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(first, sizeof(first), "%s=1", names[i]);
@@ -147,16 +149,16 @@ static void rejects_read_param_sent_twice(void)
 
 static void allows_other_params_twice(void)
 {
-    char *params[] = { "HTTP_X=1", "HTTP_X=2", "FLEETREG_SUBX=1",
-                       "FLEETREG_SUB=3", NULL };
+    char *params[] = {"HTTP_X=1", "HTTP_X=2", "FLEETREG_SUBX=1",
+                      "FLEETREG_SUB=3", NULL};
 
     CHECK(check(params) == 0);
 }
 
 static void gets_first_exact_name(void)
 {
-    char *params[] = { "FLEETREG_SUBX=9", "FLEETREG_SU=8", "FLEETREG_SUB=14",
-                       "CONTENT_TYPE=", NULL };
+    char *params[] = {"FLEETREG_SUBX=9", "FLEETREG_SU=8", "FLEETREG_SUB=14",
+                      "CONTENT_TYPE=", NULL};
 
     CHECK_STR_EQ(request_params_get(params, "FLEETREG_SUB"), "14");
     CHECK_STR_EQ(request_params_get(params, "CONTENT_TYPE"), "");
@@ -169,8 +171,8 @@ static void gets_first_exact_name(void)
 
 static void decodes_body_of_declared_length(void)
 {
-    char *params[] = { "CONTENT_LENGTH=16", "CONTENT_TYPE=application/json",
-                       NULL };
+    char *params[] = {"CONTENT_LENGTH=16", "CONTENT_TYPE=application/json",
+                      NULL};
 
     CHECK(decode(RECORD_DRIVER, params, "{\"tenant_id\": 3}", 16) == 0);
     CHECK(options.has_tenant_id);
@@ -179,9 +181,9 @@ static void decodes_body_of_declared_length(void)
 
 static void empty_body_without_length_is_no_options(void)
 {
-    char *absent[] = { "CONTENT_TYPE=text/plain", NULL };
-    char *empty[] = { "CONTENT_LENGTH=", NULL };
-    char *zero[] = { "CONTENT_LENGTH=0", "CONTENT_TYPE=", NULL };
+    char *absent[] = {"CONTENT_TYPE=text/plain", NULL};
+    char *empty[] = {"CONTENT_LENGTH=", NULL};
+    char *zero[] = {"CONTENT_LENGTH=0", "CONTENT_TYPE=", NULL};
 
     CHECK(decode(RECORD_FLEET_OWNER, absent, NULL, 0) == 0);
     CHECK(!options.has_business_name);
@@ -193,8 +195,8 @@ static void empty_body_without_length_is_no_options(void)
 
 static void rejects_body_shorter_than_declared(void)
 {
-    char *params[] = { "CONTENT_LENGTH=20", "CONTENT_TYPE=application/json",
-                       NULL };
+    char *params[] = {"CONTENT_LENGTH=20", "CONTENT_TYPE=application/json",
+                      NULL};
 
     CHECK(decode(RECORD_DRIVER, params, "{\"tenant_id\": 3}", 16) == -1);
     check_error(400, "invalid_request");
@@ -204,9 +206,9 @@ static void rejects_body_shorter_than_declared(void)
 
 static void rejects_body_longer_than_declared(void)
 {
-    char *params[] = { "CONTENT_LENGTH=2", "CONTENT_TYPE=application/json",
-                       NULL };
-    char *absent[] = { "CONTENT_TYPE=application/json", NULL };
+    char *params[] = {"CONTENT_LENGTH=2", "CONTENT_TYPE=application/json",
+                      NULL};
+    char *absent[] = {"CONTENT_TYPE=application/json", NULL};
 
     CHECK(decode(RECORD_DRIVER, params, "{\"tenant_id\": 3}", 16) == -1);
     check_error(400, "invalid_request");
@@ -220,8 +222,8 @@ static void rejects_body_longer_than_declared(void)
 static void rejects_received_body_over_max_with_413(void)
 {
     char body[101];
-    char *params[] = { "CONTENT_LENGTH=100", "CONTENT_TYPE=application/json",
-                       NULL };
+    char *params[] = {"CONTENT_LENGTH=100", "CONTENT_TYPE=application/json",
+                      NULL};
 
     memset(body, ' ', sizeof(body));
     CHECK(decode(RECORD_DRIVER, params, body, sizeof(body)) == -1);
@@ -232,7 +234,7 @@ static void rejects_received_body_over_max_with_413(void)
 static void rejects_bad_content_length_values(void)
 {
     char length[64];
-    char *params[] = { length, "CONTENT_TYPE=application/json", NULL };
+    char *params[] = {length, "CONTENT_TYPE=application/json", NULL};
 
     snprintf(length, sizeof(length), "CONTENT_LENGTH=-1");
     CHECK(decode(RECORD_DRIVER, params, "{}", 2) == -1);
@@ -253,8 +255,8 @@ static void rejects_bad_content_length_values(void)
 
 static void checks_content_type_after_length(void)
 {
-    char *text[] = { "CONTENT_LENGTH=2", "CONTENT_TYPE=text/plain", NULL };
-    char *missing[] = { "CONTENT_LENGTH=2", NULL };
+    char *text[] = {"CONTENT_LENGTH=2", "CONTENT_TYPE=text/plain", NULL};
+    char *missing[] = {"CONTENT_LENGTH=2", NULL};
 
     CHECK(decode(RECORD_DRIVER, text, "{}", 2) == -1);
     check_error(415, "unsupported_media_type");
@@ -264,8 +266,8 @@ static void checks_content_type_after_length(void)
 
 static void rejects_duplicate_length_before_body(void)
 {
-    char *params[] = { "CONTENT_LENGTH=2", "CONTENT_LENGTH=16",
-                       "CONTENT_TYPE=application/json", NULL };
+    char *params[] = {"CONTENT_LENGTH=2", "CONTENT_LENGTH=16",
+                      "CONTENT_TYPE=application/json", NULL};
 
     CHECK(decode(RECORD_DRIVER, params, "{\"tenant_id\": 3}", 16) == -1);
     check_error(400, "invalid_request");
@@ -275,8 +277,8 @@ static void rejects_duplicate_length_before_body(void)
 
 static void passes_body_errors_through(void)
 {
-    char *params[] = { "CONTENT_LENGTH=17", "CONTENT_TYPE=application/json",
-                       NULL };
+    char *params[] = {"CONTENT_LENGTH=17", "CONTENT_TYPE=application/json",
+                      NULL};
 
     CHECK(decode(RECORD_DRIVER, params, "{\"tenant_id\": -3}", 17) == -1);
     check_error(422, "invalid_field");

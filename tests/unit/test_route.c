@@ -64,9 +64,14 @@ static void post_on_status_allows_get(void)
 static void unknown_paths_are_404(void)
 {
     static const char *const paths[] = {
-        "/", "", "/fleet-owner", "/fleet-owner/register/",
-        "/FLEET-OWNER/REGISTER", "/fleet-owner/register/../status",
-        "/metrics/", "/driver/status%00",
+        "/",
+        "",
+        "/fleet-owner",
+        "/fleet-owner/register/",
+        "/FLEET-OWNER/REGISTER",
+        "/fleet-owner/register/../status",
+        "/metrics/",
+        "/driver/status%00",
     };
     struct api_error error;
     enum route_id route;
