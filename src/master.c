@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -195,10 +196,28 @@ static int master_create_socket(const struct config *config)
     return fd;
 }
 
+/*
+ * Makes a worker's accept() return EAGAIN after a second without a
+ * connection. A SIGTERM that lands after the worker checked its stop flag
+ * but before accept() blocked would otherwise leave it waiting until the
+ * next connection; with the timeout it sees the flag within a second.
+ */
+static void master_set_accept_timeout(int fd)
+{
+    struct timeval timeout = {.tv_sec = 1, .tv_usec = 0};
+
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) !=
+        0) {
+        log_event(LOG_LEVEL_WARNING, "accept_timeout_unavailable",
+                  "error=\"%s\"", strerror(errno));
+    }
+}
+
 static int master_open_socket(struct master *master)
 {
     master->listen_fd = master_inherit_socket();
     if (master->listen_fd >= 0) {
+        master_set_accept_timeout(master->listen_fd);
         log_event(LOG_LEVEL_INFO, "listening", "socket=systemd fd=%d",
                   master->listen_fd);
         return 0;
@@ -209,6 +228,7 @@ static int master_open_socket(struct master *master)
         return -1;
     }
     master->owns_socket_path = 1;
+    master_set_accept_timeout(master->listen_fd);
     log_event(LOG_LEVEL_INFO, "listening", "path=%s mode=0%o group=%s",
               master->config.listen, (unsigned)master->config.socket_mode,
               master->config.socket_group[0] != '\0'

@@ -113,7 +113,10 @@ void worker_run(int listen_fd, const struct config *config,
                 /* The master is stopping and its SIGTERM is on the way. */
                 break;
             }
-            if (worker_stop_requested || errno == EINTR) {
+            /* EAGAIN: a second passed without a connection (the
+             * socket's SO_RCVTIMEO), so look at the stop flag again. */
+            if (worker_stop_requested || errno == EINTR || errno == EAGAIN ||
+                errno == EWOULDBLOCK) {
                 continue;
             }
             log_event(LOG_LEVEL_ERROR, "accept_failed", "error=\"%s\"",

@@ -13,18 +13,37 @@ import pytest
 from faultload import dev, master_pid, worker_pids
 from fleetreg_api import fresh_user_id, register, setting
 
-WAIT_SECONDS = 5.0
+WAIT_SECONDS = 8.0
+
+
+def settled_workers():
+    """Wait until workers of an earlier reload have exited; list the rest.
+
+    Old workers leave once they notice SIGTERM, within about a second
+    even when idle, so two equal readings a second apart mean settled.
+    """
+    deadline = time.monotonic() + WAIT_SECONDS
+    previous = sorted(worker_pids())
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        current = sorted(worker_pids())
+        if current == previous:
+            return current
+        previous = current
+    raise AssertionError(f"workers still changing: {previous}")
 
 
 @pytest.fixture
 def config_file():
     path = pathlib.Path(setting("FLEETREG_CONF"))
     original = path.read_text()
+    count = len(settled_workers())
     try:
         yield path
     finally:
         path.write_text(original)
         dev("reload")
+        assert wait_for_workers(count), worker_pids()
 
 
 def set_workers(path, count):
@@ -69,7 +88,7 @@ def test_reload_applies_new_worker_count(config_file):
 
 def test_invalid_reload_keeps_running_config(config_file):
     master = master_pid()
-    before = sorted(worker_pids())
+    before = settled_workers()
     set_workers(config_file, "lots")
     offset = log_size()
 

@@ -31,9 +31,9 @@ import uuid
 import pytest
 
 import fastcgi_client
-from fleetreg_api import (all_row_counts, connect, fresh_user_id, jwt_secret,
-                          make_token, request, row_count, setting, sql,
-                          tls_context)
+from fleetreg_api import (Response, all_row_counts, connect, fresh_user_id,
+                          jwt_secret, make_token, request, row_count,
+                          setting, sql, tls_context)
 
 JSON = {"Content-Type": "application/json"}
 KINDS = ["fleet-owner", "driver"]
@@ -108,25 +108,7 @@ def raw_exchange(data, source_address=None, timeout=15):
         response.begin()
         body = response.read()
     headers = {name.lower(): value for name, value in response.getheaders()}
-    return Reply(response.status, headers, body)
-
-
-class Reply:
-    """A response read by raw_exchange, shaped like fleetreg_api's."""
-
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    def json(self):
-        return json.loads(self.body)
-
-    def __repr__(self):
-        return f"<Reply {self.status} {self.body[:300]!r}>"
+    return Response(response.status, headers, body)
 
 
 def send_with_repeated_headers(method, path, headers, body=None):
@@ -141,7 +123,7 @@ def send_with_repeated_headers(method, path, headers, body=None):
         data = response.read()
         received = {name.lower(): value
                     for name, value in response.getheaders()}
-        return Reply(response.status, received, data)
+        return Response(response.status, received, data)
     finally:
         connection.close()
 
@@ -911,7 +893,7 @@ def test_non_json_content_type_is_415(content_type):
         connection.putheader("Content-Length", "16")
         connection.endheaders(b'{"tenant_id": 1}')
         reply = connection.getresponse()
-        response = Reply(reply.status,
+        response = Response(reply.status,
                          {n.lower(): v for n, v in reply.getheaders()},
                          reply.read())
     finally:
