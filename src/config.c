@@ -342,10 +342,12 @@ static int config_validate(const struct config *config, char *error,
                             "expected an absolute unix socket path",
                             config->listen);
     }
-    if (strlen(config->listen) >= 108) {
+    /* 108 bytes of sun_path, less the ".new" of the temporary name. */
+    if (strlen(config->listen) > 103) {
         return config_error(error, error_size,
-                            "invalid listen \"%s\": a "
-                            "unix socket path has at most 107 bytes",
+                            "invalid listen \"%s\": use at most 103 "
+                            "bytes, since fleetreg first binds the path "
+                            "with \".new\" added and sun_path holds 108",
                             config->listen);
     }
     if (config->database[0] == '\0') {

@@ -133,7 +133,8 @@ static int master_clear_stale_socket(const struct sockaddr_un *address)
     return unlink(address->sun_path);
 }
 
-static int master_apply_socket_owner(const struct config *config)
+static int master_apply_socket_owner(const struct config *config,
+                                     const char *path)
 {
     struct group *group;
 
@@ -149,7 +150,7 @@ static int master_apply_socket_owner(const struct config *config)
                   config->socket_group);
         return -1;
     }
-    if (chown(config->listen, (uid_t)-1, group->gr_gid) != 0) {
+    if (chown(path, (uid_t)-1, group->gr_gid) != 0) {
         log_event(LOG_LEVEL_ERROR, "listen_failed",
                   "path=%s error=\"chown: "
                   "%s\"",
@@ -167,16 +168,25 @@ static int master_create_socket(const struct config *config)
 {
     struct sockaddr_un address;
     mode_t previous_umask;
+    char ready_path[sizeof(address.sun_path)];
     int fd;
     int bound;
 
-    /* config_load() keeps listen shorter than sun_path. */
+    /* config_load() keeps listen short enough for sun_path with ".new". */
     memset(&address, 0, sizeof(address));
     address.sun_family = AF_UNIX;
     memcpy(address.sun_path, config->listen, strlen(config->listen) + 1);
     if (master_clear_stale_socket(&address) != 0) {
         return -1;
     }
+
+    /* The socket is bound under a temporary name and renamed once its
+     * group is set and it listens: nginx must never find the path while
+     * it still refuses nginx's group (EACCES) or connections. */
+    snprintf(ready_path, sizeof(ready_path), "%s", config->listen);
+    snprintf(address.sun_path, sizeof(address.sun_path), "%s.new",
+             config->listen);
+    unlink(address.sun_path);
 
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) {
@@ -186,11 +196,14 @@ static int master_create_socket(const struct config *config)
     bound = bind(fd, (struct sockaddr *)&address, sizeof(address));
     umask(previous_umask);
 
-    if (bound != 0 || chmod(config->listen, (mode_t)config->socket_mode) != 0 ||
-        master_apply_socket_owner(config) != 0 || listen(fd, 1024) != 0) {
+    if (bound != 0 ||
+        chmod(address.sun_path, (mode_t)config->socket_mode) != 0 ||
+        master_apply_socket_owner(config, address.sun_path) != 0 ||
+        listen(fd, 1024) != 0 || rename(address.sun_path, ready_path) != 0) {
         log_event(LOG_LEVEL_ERROR, "listen_failed", "path=%s error=\"%s\"",
                   config->listen, strerror(errno));
         close(fd);
+        unlink(address.sun_path);
         return -1;
     }
     return fd;
