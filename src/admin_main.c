@@ -17,7 +17,14 @@ static void admin_print_help(FILE *out)
             "  dedupe --dry-run    print what a merge of duplicates would do\n"
             "  dedupe --apply      merge duplicates in batches\n"
             "\n"
-            "Run 'fleetreg-admin COMMAND --help' for a command's options.\n");
+            "\n"
+            "Options:\n"
+            "  -h, --help          show this help and exit\n"
+            "  -V, --version       show the version and exit\n"
+            "\n"
+            "Run 'fleetreg-admin COMMAND --help' for a command's options.\n"
+            "Settings come from -c FILE where a command takes it, else the\n"
+            "file named by FLEETREG_CONF, else /etc/fleetreg/fleetreg.conf.\n");
 }
 
 int main(int argc, char **argv)
@@ -27,6 +34,10 @@ int main(int argc, char **argv)
     if (argc < 2) {
         admin_print_help(stderr);
         return 64;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("fleetreg-admin %s\n", PACKAGE_VERSION);
+        return 0;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
