@@ -17,7 +17,6 @@ static void admin_print_help(FILE *out)
             "  dedupe --dry-run    print what a merge of duplicates would do\n"
             "  dedupe --apply      merge duplicates in batches\n"
             "\n"
-            "\n"
             "Options:\n"
             "  -h, --help          show this help and exit\n"
             "  -V, --version       show the version and exit\n"
