@@ -256,7 +256,7 @@ static int db_wait_socket(struct db *db, short events)
 
 /*
  * Sends the statement and collects its results without blocking past the
- * deadline. Returns the last result (the one that tells the outcome), or
+ * deadline. Returns the last result, which carries the outcome, or
  * NULL when the deadline passed or the connection failed.
  */
 static PGresult *db_exec_until_deadline(struct db *db, const char *sql,
@@ -393,7 +393,7 @@ enum db_status db_ping(struct db *db)
     }
 
     /* A connection that broke while idle (pgbouncer or PostgreSQL has
-     * restarted since) tells nothing about the path now, so one new
+     * restarted since) shows nothing about the path now, so one new
      * connection, past the backoff, decides. */
     if (status == DB_STATUS_RETRYABLE && was_open && db->connection == NULL) {
         status = db_open(db);

@@ -1,4 +1,4 @@
-/* Serving one FastCGI request: parameters, route, identity, body, answer. */
+/* Serving one FastCGI request: parameters, route, identity, body, response. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -126,9 +126,10 @@ static cJSON *records_to_json(enum record_kind kind, const PGresult *row)
 }
 
 /*
- * Runs one step. Returns 1 when it returned a row (kept in attempt->row),
- * 0 when it returned none, or -1 when it failed (*failed keeps the
- * result for the caller to judge, *status says whether to retry).
+ * Runs one step. Returns 1 when the statement returned a row (kept in
+ * attempt->row), 0 when it returned none, or -1 when it failed. On
+ * failure *failed holds the result for the caller to classify, and
+ * *status tells whether a retry may succeed.
  */
 static int records_run_step(struct record_attempt *attempt, const char *sql,
                             int parameter_count, enum db_status *status,
@@ -160,8 +161,8 @@ static int records_fail(const PGresult *result, enum db_status status,
 
     if (strcmp(sqlstate, "42P10") == 0) {
         /* ON CONFLICT (user_id) found no unique index: the constraint was
-         * dropped while we ran. A new connection checks the schema again
-         * and keeps answering 503 until it is back. */
+         * dropped while we ran. A new connection checks the schema again,
+         * and requests get 503 until the constraint is back. */
         log_event(LOG_LEVEL_ERROR, "schema_invalid",
                   "error=\"UNIQUE "
                   "(user_id) is missing on the %s table\"",
