@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -68,6 +70,24 @@ static void worker_install_signals(void)
 }
 
 /*
+ * Makes the kernel send SIGTERM when the master dies, so that workers of
+ * a master killed with SIGKILL finish their request and exit instead of
+ * serving on, which would also keep a new master from taking the
+ * socket. A master that died before the call has made us a child of
+ * init (or of a subreaper), which the check of the parent catches.
+ */
+static void worker_follow_master(void)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+        log_event(LOG_LEVEL_WARNING, "parent_death_signal_unavailable",
+                  "error=\"%s\"", strerror(errno));
+    }
+    if (getppid() == 1) {
+        worker_stop_requested = 1;
+    }
+}
+
+/*
  * Serves the connections that nginx queued before the master removed
  * the socket path, so that a stop fails none of them. The socket is
  * non-blocking then, and FCGX_Accept_r() returns -1 once the queue is
@@ -97,6 +117,7 @@ void worker_run(int listen_fd, const struct config *config,
 
     worker_listen_fd = listen_fd;
     worker_install_signals();
+    worker_follow_master();
     log_event(LOG_LEVEL_INFO, "worker_started", "%s", "");
 
     memset(&context, 0, sizeof(context));
