@@ -32,6 +32,9 @@ struct record_sql {
     "to_char(updated_at AT TIME ZONE 'UTC', "                                  \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/* records_check_options(): a concurrent change, so run the attempt again. */
+#define RECORDS_RACED (-2)
+
 enum record_column {
     COLUMN_ID,
     COLUMN_USER_ID,
@@ -199,6 +202,12 @@ static int records_fail(const PGresult *result, enum db_status status,
 }
 
 /* Judges the row against the options: conflicts the update did not fix. */
+/*
+ * Returns 0 when the row agrees with the options, -1 with *error for a
+ * conflict, or RECORDS_RACED when a concurrent request changed the
+ * business name of a draft after our update found nothing to change:
+ * the name may still change, so the whole attempt runs again.
+ */
 static int records_check_options(const struct record_attempt *attempt,
                                  struct api_error *error)
 {
@@ -212,6 +221,15 @@ static int records_check_options(const struct record_attempt *attempt,
                              "not %s; a record's tenant cannot change",
                              PQgetvalue(row, 0, COLUMN_TENANT_ID),
                              attempt->tenant_id_text);
+    }
+    if (options->has_business_name &&
+        strcmp(PQgetvalue(row, 0, COLUMN_BUSINESS_NAME),
+               options->business_name) != 0 &&
+        strcmp(PQgetvalue(row, 0, COLUMN_STATUS), "draft") == 0) {
+        api_error_set(error, 503, "service_unavailable",
+                      "concurrent requests kept changing business_name; "
+                      "retry after the delay in Retry-After");
+        return RECORDS_RACED;
     }
     if (options->has_business_name &&
         strcmp(PQgetvalue(row, 0, COLUMN_BUSINESS_NAME),
@@ -290,9 +308,10 @@ static int records_attempt(struct record_attempt *attempt,
         db_rollback(attempt->db);
         return outcome;
     }
-    if (records_check_options(attempt, error) != 0) {
+    outcome = records_check_options(attempt, error);
+    if (outcome != 0) {
         db_rollback(attempt->db);
-        *status = DB_STATUS_OK;
+        *status = outcome == RECORDS_RACED ? DB_STATUS_RETRYABLE : DB_STATUS_OK;
         return -1;
     }
 

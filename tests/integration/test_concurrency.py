@@ -129,3 +129,32 @@ def test_repeated_business_name_is_no_op():
         assert statuses == {200: REPEATS}, statuses
         for response in responses:
             assert response.json()["business_name"] == "Acme Haulage"
+
+
+def test_competing_names_on_draft_never_409():
+    # Two names race on a draft: the record ends with one of them, and
+    # no caller is told the draft is not a draft.
+    names = ["Acme Haulage", "Northwind Freight"]
+    for _ in range(REPEAT_ROUNDS):
+        user_id = fresh_user_id()
+        assert request("POST", "/fleet-owner/register",
+                       token=make_token(user_id)).status == 201
+        barrier = threading.Barrier(REPEATS)
+
+        def one_call(index):
+            token = make_token(user_id, expires_in=300 + index)
+            barrier.wait(timeout=60)
+            return request("POST", "/fleet-owner/register", token=token,
+                           body={"business_name": names[index % 2]})
+
+        with ThreadPoolExecutor(REPEATS) as pool:
+            responses = list(pool.map(one_call, range(REPEATS)))
+
+        statuses = collections.Counter(r.status for r in responses)
+        assert set(statuses) <= {200, 503}, statuses
+        for response in responses:
+            if response.status == 200:
+                assert response.json()["business_name"] in names
+        stored = sql(f"SELECT business_name FROM fleet_owners "
+                     f"WHERE user_id = {user_id}")
+        assert stored[0][0] in names
