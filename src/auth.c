@@ -578,8 +578,120 @@ static int auth_check_audience(const struct auth_verifier *verifier,
  * 2^53 - 1 (beyond that a double loses digits, so larger ids must come
  * as strings), or a string that auth_parse_user_id accepts.
  */
-static int auth_read_subject(const cJSON *claims, int64_t *user_id,
-                             char *reason, size_t reason_size)
+/* Returns the index just past the JSON string that starts at text[i]. */
+static size_t auth_skip_string(const char *text, size_t length, size_t i)
+{
+    for (i++; i < length && text[i] != '"'; i++) {
+        if (text[i] == '\\') {
+            i++;
+        }
+    }
+    return i + 1;
+}
+
+/*
+ * Returns the index just past the JSON value that starts at text[i]: a
+ * string, an object or array with everything nested in it, or a number
+ * or literal, which ends at a comma, a closing bracket or white space.
+ */
+static size_t auth_skip_value(const char *text, size_t length, size_t i)
+{
+    int depth = 0;
+
+    while (i < length) {
+        char c = text[i];
+
+        if (c == '"') {
+            i = auth_skip_string(text, length, i);
+            if (depth == 0) {
+                return i;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0) {
+                return i;
+            }
+            if (--depth == 0) {
+                return i + 1;
+            }
+        } else if (depth == 0 && c != '\0' && strchr(", \t\n\r", c)) {
+            return i;
+        }
+        i++;
+    }
+    return i;
+}
+
+static size_t auth_skip_space(const char *text, size_t length, size_t i)
+{
+    while (i < length && text[i] != '\0' && strchr(" \t\n\r", text[i])) {
+        i++;
+    }
+    return i;
+}
+
+/*
+ * Copies the raw text of the top-level "sub" member of a JSON object that
+ * cJSON has already accepted. cJSON keeps numbers only as doubles, which
+ * round 1.0000000000000001 to 1, so a numeric sub is judged by its text.
+ * Returns 0, or -1 when the member is missing, written with escapes in
+ * its name, or longer than the buffer.
+ */
+static int auth_find_sub_text(const char *json, size_t length, char *out,
+                              size_t out_size)
+{
+    size_t i = auth_skip_space(json, length, 0) + 1;
+
+    while (i < length) {
+        size_t key = auth_skip_space(json, length, i);
+        size_t key_end;
+        size_t value;
+        size_t value_end;
+
+        if (key >= length || json[key] != '"') {
+            return -1;
+        }
+        key_end = auth_skip_string(json, length, key);
+        value = auth_skip_space(json, length,
+                                auth_skip_space(json, length, key_end) + 1);
+        value_end = auth_skip_value(json, length, value);
+        if (key_end - key == 5 && memcmp(json + key, "\"sub\"", 5) == 0) {
+            if (value_end - value >= out_size) {
+                return -1;
+            }
+            memcpy(out, json + value, value_end - value);
+            out[value_end - value] = '\0';
+            return 0;
+        }
+        i = auth_skip_space(json, length, value_end) + 1;
+    }
+    return -1;
+}
+
+/* Decodes the payload again and reads the raw text of its sub member. */
+static int auth_read_sub_text(const struct auth_token_parts *parts, char *out,
+                              size_t out_size)
+{
+    unsigned char *json = malloc(parts->payload_length * 3 / 4 + 1);
+    size_t json_length = 0;
+    int status = -1;
+
+    if (json != NULL &&
+        auth_base64_decode(parts->payload, parts->payload_length, true, json,
+                           &json_length) == 0) {
+        status =
+            auth_find_sub_text((const char *)json, json_length, out, out_size);
+    }
+    free(json);
+    return status;
+}
+
+static int auth_read_subject(const cJSON *claims,
+                             const struct auth_token_parts *parts,
+                             int64_t *user_id, char *reason, size_t reason_size)
 {
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(claims, "sub");
 
@@ -589,10 +701,16 @@ static int auth_read_subject(const cJSON *claims, int64_t *user_id,
 
     if (cJSON_IsNumber(sub)) {
         double value = sub->valuedouble;
+        char text[32];
+        int64_t parsed;
 
-        /* The range check comes first so that the cast is defined. */
+        /* The range check comes first so that the cast is defined. The
+         * text check catches what the double rounded away. */
         if (!(value >= 1 && value <= AUTH_MAX_SAFE_INTEGER) ||
-            (double)(int64_t)value != value) {
+            (double)(int64_t)value != value ||
+            auth_read_sub_text(parts, text, sizeof(text)) != 0 ||
+            auth_parse_user_id(text, &parsed) != 0 ||
+            parsed != (int64_t)value) {
             return auth_fail(reason, reason_size,
                              "token sub number is not a whole number from "
                              "1 to 2^53 - 1");
@@ -633,7 +751,7 @@ static int auth_check_claims(const struct auth_verifier *verifier,
         status = auth_check_audience(verifier, claims, reason, reason_size);
     }
     if (status == 0) {
-        status = auth_read_subject(claims, user_id, reason, reason_size);
+        status = auth_read_subject(claims, parts, user_id, reason, reason_size);
     }
 
     cJSON_Delete(claims);

@@ -862,6 +862,55 @@ static void rejects_each_bad_sub(void)
     auth_free(&verifier);
 }
 
+static void rejects_sub_number_rounded_by_double(void)
+{
+    struct auth_verifier verifier = hs256_verifier();
+    const char *subs[] = {"1.0000000000000001",
+                          "9007199254740990.9999",
+                          "14.0",
+                          "1e1",
+                          "1E1",
+                          "140e-1"};
+    char token[1024];
+    int64_t user_id = 0;
+
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        sign_raw_hs256(token, "{\"alg\":\"HS256\"}",
+                       format_claims("{\"sub\":%s,\"exp\":%lld}", subs[i],
+                                     (long long)now + 60));
+        if (verify(&verifier, token, &user_id) != -1) {
+            fprintf(stderr, "sub %s was accepted\n", subs[i]);
+            CHECK(false);
+        }
+        CHECK(strstr(last_reason, "sub") != NULL);
+    }
+    CHECK(user_id == 0);
+    auth_free(&verifier);
+}
+
+static void reads_top_level_sub_text(void)
+{
+    struct auth_verifier verifier = hs256_verifier();
+    char token[1024];
+    int64_t user_id = 0;
+
+    sign_raw_hs256(token, "{\"alg\":\"HS256\"}",
+                   format_claims("{\"ctx\":{\"sub\":99,\"l\":[1,\"}\"]},"
+                                 "\"note\":\"a \\\"sub\\\": 7\","
+                                 " \"sub\" : 14 ,\"exp\":%lld}",
+                                 (long long)now + 60));
+    CHECK(verify(&verifier, token, &user_id) == 0);
+    CHECK(user_id == 14);
+
+    user_id = 0;
+    sign_raw_hs256(
+        token, "{\"alg\":\"HS256\"}",
+        format_claims("{\"s\\u0075b\":14,\"exp\":%lld}", (long long)now + 60));
+    CHECK(verify(&verifier, token, &user_id) == -1);
+    CHECK(user_id == 0);
+    auth_free(&verifier);
+}
+
 static void parses_user_id_strictly(void)
 {
     const char *rejected[] = {"",
@@ -1061,6 +1110,8 @@ int main(void)
     RUN_TEST(accepts_rs256_token_minted_here);
     RUN_TEST(accepts_es256_token_minted_here);
     RUN_TEST(treats_number_and_string_sub_alike);
+    RUN_TEST(rejects_sub_number_rounded_by_double);
+    RUN_TEST(reads_top_level_sub_text);
     RUN_TEST(accepts_largest_sub_values);
     RUN_TEST(accepts_lower_case_bearer_scheme);
     RUN_TEST(rejects_alg_none_with_trailing_dot);
