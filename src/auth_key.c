@@ -65,6 +65,7 @@ static int auth_read_file(const char *path, unsigned char **data,
     used = fread(buffer, 1, AUTH_KEY_FILE_MAX + 1, file);
     if (ferror(file) || used > AUTH_KEY_FILE_MAX) {
         bool too_big = !ferror(file);
+        int read_errno = errno;
 
         fclose(file);
         free(buffer);
@@ -74,8 +75,10 @@ static int auth_read_file(const char *path, unsigned char **data,
                              "point jwt_key_file at the key itself",
                              path, AUTH_KEY_FILE_MAX);
         }
-        return auth_fail(error, error_size, "cannot read key file \"%s\"",
-                         path);
+        return auth_fail(error, error_size,
+                         "cannot read key file \"%s\": %s; point "
+                         "jwt_key_file at a readable file, not a folder",
+                         path, strerror(read_errno));
     }
 
     fclose(file);

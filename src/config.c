@@ -1,5 +1,6 @@
 /* The settings table, the configuration file parser and the env overrides. */
 #include <ctype.h>
+#include <grp.h>
 #include <stddef.h>
 #include <errno.h>
 #include <limits.h>
@@ -349,6 +350,14 @@ static int config_validate(const struct config *config, char *error,
                             "bytes, since fleetreg first binds the path "
                             "with \".new\" added and sun_path holds 108",
                             config->listen);
+    }
+    if (config->socket_group[0] != '\0' &&
+        getgrnam(config->socket_group) == NULL) {
+        return config_error(error, error_size,
+                            "invalid socket_group \"%s\": no such group; "
+                            "set it to the group nginx runs as (www-data "
+                            "on Debian)",
+                            config->socket_group);
     }
     if (config->database[0] == '\0') {
         return config_error(error, error_size,

@@ -122,6 +122,19 @@ static void relative_listen_path_is_rejected(void)
     CHECK(strstr(error, "absolute") != NULL);
 }
 
+static void unknown_socket_group_is_rejected(void)
+{
+    struct config config;
+    char error[512] = "";
+
+    write_config("socket_group = no-such-group-here\n");
+    CHECK(load(&config, error, sizeof(error)) != 0);
+    CHECK(strstr(error, "no-such-group-here") != NULL);
+
+    write_config("socket_group = root\n");
+    CHECK(load(&config, error, sizeof(error)) == 0);
+}
+
 static void missing_key_file_is_rejected(void)
 {
     struct config config;
@@ -209,6 +222,7 @@ int main(void)
     RUN_TEST(non_numeric_values_are_rejected);
     RUN_TEST(line_without_equals_is_rejected);
     RUN_TEST(relative_listen_path_is_rejected);
+    RUN_TEST(unknown_socket_group_is_rejected);
     RUN_TEST(missing_key_file_is_rejected);
     RUN_TEST(key_set_twice_is_rejected);
     RUN_TEST(directory_as_file_is_rejected);
