@@ -50,8 +50,13 @@ fleetreg_start() {
     fi
     log_step "fleetreg: starting $FLEETREG_BIN"
     fleetreg_configure
-    "$FLEETREG_BIN" -c "$FLEETREG_CONF" --check >>"$FLEETREG_LOG" 2>&1 ||
-        die "fleetreg --check rejected $FLEETREG_CONF; see $FLEETREG_LOG"
+    # Only a rejection is worth keeping: the settings dump of a passing
+    # check would fill the service log with lines that are not events.
+    local check_output
+    if ! check_output=$("$FLEETREG_BIN" -c "$FLEETREG_CONF" --check 2>&1); then
+        printf '%s\n' "$check_output" >&2
+        die "fleetreg --check rejected $FLEETREG_CONF"
+    fi
     rm -f "$FLEETREG_SOCKET"
     setsid "$FLEETREG_BIN" -c "$FLEETREG_CONF" \
         >>"$FLEETREG_LOG" 2>&1 </dev/null &
