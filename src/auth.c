@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "auth_key.h"
+#include "json_check.h"
 
 /* 2^53 - 1, the largest integer that a double (cJSON's number) holds. */
 #define AUTH_MAX_SAFE_INTEGER 9007199254740991.0
@@ -578,112 +579,33 @@ static int auth_check_audience(const struct auth_verifier *verifier,
  * 2^53 - 1 (beyond that a double loses digits, so larger ids must come
  * as strings), or a string that auth_parse_user_id accepts.
  */
-/* Returns the index just past the JSON string that starts at text[i]. */
-static size_t auth_skip_string(const char *text, size_t length, size_t i)
-{
-    for (i++; i < length && text[i] != '"'; i++) {
-        if (text[i] == '\\') {
-            i++;
-        }
-    }
-    return i + 1;
-}
-
 /*
- * Returns the index just past the JSON value that starts at text[i]: a
- * string, an object or array with everything nested in it, or a number
- * or literal, which ends at a comma, a closing bracket or white space.
+ * Decodes the payload again and copies the raw text of its top-level sub
+ * member. cJSON keeps numbers only as doubles, which round
+ * 1.0000000000000001 to 1, so a numeric sub is judged by its text.
+ * Returns 0, or -1 when the payload fails the strict JSON scan, has no
+ * sub written without escapes, or the value is longer than the buffer.
  */
-static size_t auth_skip_value(const char *text, size_t length, size_t i)
-{
-    int depth = 0;
-
-    while (i < length) {
-        char c = text[i];
-
-        if (c == '"') {
-            i = auth_skip_string(text, length, i);
-            if (depth == 0) {
-                return i;
-            }
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0) {
-                return i;
-            }
-            if (--depth == 0) {
-                return i + 1;
-            }
-        } else if (depth == 0 && c != '\0' && strchr(", \t\n\r", c)) {
-            return i;
-        }
-        i++;
-    }
-    return i;
-}
-
-static size_t auth_skip_space(const char *text, size_t length, size_t i)
-{
-    while (i < length && text[i] != '\0' && strchr(" \t\n\r", text[i])) {
-        i++;
-    }
-    return i;
-}
-
-/*
- * Copies the raw text of the top-level "sub" member of a JSON object that
- * cJSON has already accepted. cJSON keeps numbers only as doubles, which
- * round 1.0000000000000001 to 1, so a numeric sub is judged by its text.
- * Returns 0, or -1 when the member is missing, written with escapes in
- * its name, or longer than the buffer.
- */
-static int auth_find_sub_text(const char *json, size_t length, char *out,
-                              size_t out_size)
-{
-    size_t i = auth_skip_space(json, length, 0) + 1;
-
-    while (i < length) {
-        size_t key = auth_skip_space(json, length, i);
-        size_t key_end;
-        size_t value;
-        size_t value_end;
-
-        if (key >= length || json[key] != '"') {
-            return -1;
-        }
-        key_end = auth_skip_string(json, length, key);
-        value = auth_skip_space(json, length,
-                                auth_skip_space(json, length, key_end) + 1);
-        value_end = auth_skip_value(json, length, value);
-        if (key_end - key == 5 && memcmp(json + key, "\"sub\"", 5) == 0) {
-            if (value_end - value >= out_size) {
-                return -1;
-            }
-            memcpy(out, json + value, value_end - value);
-            out[value_end - value] = '\0';
-            return 0;
-        }
-        i = auth_skip_space(json, length, value_end) + 1;
-    }
-    return -1;
-}
-
-/* Decodes the payload again and reads the raw text of its sub member. */
 static int auth_read_sub_text(const struct auth_token_parts *parts, char *out,
                               size_t out_size)
 {
     unsigned char *json = malloc(parts->payload_length * 3 / 4 + 1);
+    struct json_check_scan scan = {.wanted_name = "sub"};
     size_t json_length = 0;
     int status = -1;
 
     if (json != NULL &&
         auth_base64_decode(parts->payload, parts->payload_length, true, json,
                            &json_length) == 0) {
-        status =
-            auth_find_sub_text((const char *)json, json_length, out, out_size);
+        scan.text = json;
+        scan.length = json_length;
+        json_check_body(&scan);
+    }
+    if (scan.error == JSON_CHECK_OK && scan.wanted_found &&
+        scan.wanted.length < out_size) {
+        memcpy(out, json + scan.wanted.start, scan.wanted.length);
+        out[scan.wanted.length] = '\0';
+        status = 0;
     }
     free(json);
     return status;

@@ -269,6 +269,16 @@ static void json_check_record(struct json_check_scan *scan, size_t start)
     scan->member_count++;
 }
 
+/* Returns whether the quoted name that ends at offset is wanted_name. */
+static bool json_check_is_wanted(const struct json_check_scan *scan,
+                                 size_t name_start)
+{
+    size_t length = scan->offset - name_start - 2;
+
+    return scan->wanted_name != NULL && strlen(scan->wanted_name) == length &&
+           memcmp(scan->text + name_start + 1, scan->wanted_name, length) == 0;
+}
+
 static bool json_check_object(struct json_check_scan *scan, int depth)
 {
     scan->offset++;
@@ -279,7 +289,9 @@ static bool json_check_object(struct json_check_scan *scan, int depth)
     }
 
     for (;;) {
+        size_t name_start = scan->offset;
         size_t value_start;
+        bool wanted;
 
         if (json_check_peek(scan) != '"') {
             return json_check_fail(scan, JSON_CHECK_SYNTAX);
@@ -287,6 +299,7 @@ static bool json_check_object(struct json_check_scan *scan, int depth)
         if (!json_check_string(scan)) {
             return false;
         }
+        wanted = depth == 1 && json_check_is_wanted(scan, name_start);
 
         json_check_space(scan);
         if (json_check_peek(scan) != ':') {
@@ -301,6 +314,11 @@ static bool json_check_object(struct json_check_scan *scan, int depth)
         }
         if (depth == 1) {
             json_check_record(scan, value_start);
+        }
+        if (wanted) {
+            scan->wanted_found = true;
+            scan->wanted.start = value_start;
+            scan->wanted.length = scan->offset - value_start;
         }
 
         json_check_space(scan);

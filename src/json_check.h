@@ -2,6 +2,7 @@
 #ifndef FLEETREG_JSON_CHECK_H
 #define FLEETREG_JSON_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api_error.h"
@@ -41,6 +42,11 @@ struct json_check_scan {
     enum json_check_error error;
     size_t member_count;
     struct json_check_span members[JSON_CHECK_RECORDED_MEMBERS];
+    /* Optional: the top-level member whose value span is wanted. Its name
+     * is matched as written, so a name spelt with escapes never matches. */
+    const char *wanted_name;
+    bool wanted_found;
+    struct json_check_span wanted;
 };
 
 /*
@@ -58,7 +64,9 @@ size_t json_check_utf8(const unsigned char *text, size_t length);
  * other fields. On return scan->error is JSON_CHECK_OK, or the first
  * defect with scan->offset at it. members holds the value spans of the
  * first JSON_CHECK_RECORDED_MEMBERS top-level members, as offsets into
- * text, which the scan borrows and never frees or changes.
+ * text, which the scan borrows and never frees or changes. When
+ * wanted_name is set, wanted is the value span of the last top-level
+ * member of that name and wanted_found says whether there was one.
  */
 void json_check_body(struct json_check_scan *scan);
 

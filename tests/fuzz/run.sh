@@ -34,11 +34,11 @@ die() {
 fuzz_build() {
     local name=$1
     local output=$BUILD_DIR/fuzz_$name
-    local sources=("$ROOT_DIR/src/auth.c" "$ROOT_DIR/src/auth_key.c")
+    local sources=("$ROOT_DIR/src/auth.c" "$ROOT_DIR/src/auth_key.c"
+                   "$ROOT_DIR/src/api_error.c" "$ROOT_DIR/src/json_check.c")
 
     if [[ $name == request ]]; then
-        sources+=("$ROOT_DIR/src/api_error.c" "$ROOT_DIR/src/json_check.c"
-                  "$ROOT_DIR/src/request.c" "$ROOT_DIR/src/request_params.c"
+        sources+=("$ROOT_DIR/src/request.c" "$ROOT_DIR/src/request_params.c"
                   "$ROOT_DIR/src/route.c")
     fi
 
