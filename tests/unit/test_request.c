@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../src/request.h"
+#include "api_error_checks.h"
 #include "unit.h"
 
 #define JSON "application/json"
@@ -34,18 +35,12 @@ static int decode_owner(const char *body)
 /* Checks that the last decoding failed with status and code. */
 static void check_error(int status, const char *code)
 {
-    CHECK(error.status == status);
-    CHECK_STR_EQ(error.code, code);
-    CHECK(error.message[0] != '\0');
+    check_api_error(&error, status, code);
 }
 
 static bool message_has(const char *text)
 {
-    if (strstr(error.message, text) != NULL) {
-        return true;
-    }
-    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", error.message, text);
-    return false;
+    return api_error_message_has(&error, text);
 }
 
 /* --- Content-Length --- */
