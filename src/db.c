@@ -10,7 +10,7 @@
 #include "metrics.h"
 
 #define DB_BACKOFF_BASE_MS 50
-/* A database that takes longer to answer SELECT 1 is not ready. */
+/* A database that takes longer to return SELECT 1 is not ready. */
 #define DB_PING_TIMEOUT_MS 500
 
 /* Both tables must carry UNIQUE (user_id): ON CONFLICT (user_id) needs it. */

@@ -47,7 +47,7 @@ void db_close(struct db *db);
  * transaction a previous request left open, and on a new connection
  * checks that the schema has UNIQUE (user_id) on both tables. While the
  * backoff after a failure runs, fails at once without trying, so callers
- * answer quickly while the database is down. Returns DB_STATUS_OK, or
+ * respond quickly while the database is down. Returns DB_STATUS_OK, or
  * DB_STATUS_RETRYABLE with last_error set; DB_STATUS_FAILED when the
  * schema lacks the constraints.
  */
@@ -56,9 +56,9 @@ enum db_status db_connect(struct db *db) __attribute__((warn_unused_result));
 /*
  * Runs sql with text parameters (values may contain NULL for SQL NULL).
  * Returns the result, which the caller frees with PQclear(), or NULL when
- * no result could be had. *status tells whether it succeeded, and if not
- * whether a retry may help; on failure the connection is marked for
- * reconnection when it is broken.
+ * no result could be had. *status is DB_STATUS_OK on success, else
+ * whether a retry may help. On failure a broken connection is closed so
+ * that the next db_connect() opens a new one.
  */
 PGresult *db_query(struct db *db, const char *sql, int parameter_count,
                    const char *const *values, enum db_status *status)

@@ -1,4 +1,4 @@
-/* Serving one FastCGI request: parameters, route, identity, body, answer. */
+/* Serving one FastCGI request: parameters, route, identity, body, response. */
 #ifndef FLEETREG_HANDLERS_H
 #define FLEETREG_HANDLERS_H
 
@@ -8,7 +8,7 @@
 #include "config.h"
 #include "db.h"
 
-/* What a worker keeps between requests. */
+/* The state a worker keeps between requests. */
 struct worker_context {
     const struct config *config;          /* borrowed */
     const struct auth_verifier *verifier; /* borrowed */

@@ -1,4 +1,4 @@
-/* Strict RFC 8259 JSON and UTF-8 checks that run before cJSON sees a body. */
+/* Strict RFC 8259 JSON and UTF-8 checks that run before cJSON parses a body. */
 #ifndef FLEETREG_JSON_CHECK_H
 #define FLEETREG_JSON_CHECK_H
 

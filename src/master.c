@@ -98,7 +98,7 @@ static int master_inherit_socket(void)
     return MASTER_SYSTEMD_FIRST_FD;
 }
 
-/* Removes a stale socket file; fails when a server still answers on it. */
+/* Removes a stale socket file. Fails when a server still accepts on it. */
 static int master_clear_stale_socket(const struct sockaddr_un *address)
 {
     struct stat status;
@@ -213,7 +213,7 @@ static int master_create_socket(const struct config *config)
  * Makes a worker's accept() return EAGAIN after a second without a
  * connection. A SIGTERM that lands after the worker checked its stop flag
  * but before accept() blocked would otherwise leave it waiting until the
- * next connection; with the timeout it sees the flag within a second.
+ * next connection. With the timeout it checks the flag within a second.
  */
 static void master_set_accept_timeout(int fd)
 {
@@ -251,8 +251,8 @@ static int master_open_socket(struct master *master)
 }
 
 /*
- * Refuses a schema without UNIQUE (user_id); an unreachable database is
- * only a warning, since workers connect lazily and answer 503 meanwhile.
+ * Rejects a schema without UNIQUE (user_id). An unreachable database is
+ * only a warning, since workers connect lazily and return 503 meanwhile.
  */
 static int master_check_schema(const struct config *config)
 {
@@ -491,8 +491,8 @@ static void master_warn_fixed_keys(const struct config *old_config,
 
 /*
  * SIGHUP: builds the new configuration completely and keeps the old one
- * if that fails. New workers start before the old ones are told to
- * finish, so the socket always has workers accepting.
+ * if that fails. New workers start before the old ones get SIGTERM, so the
+ * socket always has workers accepting.
  */
 static void master_reload(struct master *master)
 {

@@ -131,8 +131,8 @@ static cJSON *records_to_json(enum record_kind kind, const PGresult *row)
 /*
  * Runs one step. Returns 1 when the statement returned a row (kept in
  * attempt->row), 0 when it returned none, or -1 when it failed. On
- * failure *failed holds the result for the caller to classify, and
- * *status tells whether a retry may succeed.
+ * failure *failed is the result for the caller to classify, and
+ * *status is DB_STATUS_RETRYABLE when a retry may succeed.
  */
 static int records_run_step(struct record_attempt *attempt, const char *sql,
                             int parameter_count, enum db_status *status,
@@ -203,10 +203,10 @@ static int records_fail(const PGresult *result, enum db_status status,
 
 /* Judges the row against the options: conflicts the update did not fix. */
 /*
- * Returns 0 when the row agrees with the options, -1 with *error for a
- * conflict, or RECORDS_RACED when a concurrent request changed the
- * business name of a draft after our update found nothing to change:
- * the name may still change, so the whole attempt runs again.
+ * Returns 0 when the row agrees with the options, or -1 with *error for
+ * a conflict. Returns RECORDS_RACED when a concurrent request changed the
+ * business name of a draft after our update found nothing to change.
+ * The draft's name may still change, so the whole attempt runs again.
  */
 static int records_check_options(const struct record_attempt *attempt,
                                  struct api_error *error)
@@ -249,7 +249,7 @@ static int records_has_changes(const struct registration_options *options)
 
 /*
  * The four steps inside one read-committed transaction, each its own
- * statement so that each sees every commit made before it began.
+ * statement so that each reads every commit made before it began.
  * Returns 0, or -1 with *status and *failed describing the failure.
  */
 static int records_run_steps(struct record_attempt *attempt,

@@ -10,7 +10,7 @@
 
 enum record_kind { RECORD_FLEET_OWNER, RECORD_DRIVER };
 
-/* business_name holds at most this many characters (code points). */
+/* The maximum characters (code points) of business_name. */
 #define REQUEST_BUSINESS_NAME_MAX_CHARS 200
 /* ...which take at most four bytes each in UTF-8, plus the NUL. */
 #define REQUEST_BUSINESS_NAME_MAX_BYTES (REQUEST_BUSINESS_NAME_MAX_CHARS * 4)

@@ -1,5 +1,4 @@
-/* A worker process: accepts FastCGI requests one at a time until told to stop.
- */
+/* A worker process: serves FastCGI requests one at a time until it stops. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

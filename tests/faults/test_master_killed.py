@@ -1,8 +1,8 @@
 """A master killed with SIGKILL takes its workers with it.
 
 Orphaned workers would go on serving the old socket and keep a new
-master from taking it, so each worker asks the kernel for SIGTERM when
-its parent dies.
+master from taking it, so each worker sets PR_SET_PDEATHSIG to get SIGTERM
+when its parent dies.
 """
 
 import os

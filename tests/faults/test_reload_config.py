@@ -77,12 +77,12 @@ def log_since(offset):
 
 def test_reload_applies_new_worker_count(config_file):
     before = len(worker_pids())
-    wanted = before + 1
+    expected_count = before + 1
 
-    set_workers(config_file, wanted)
+    set_workers(config_file, expected_count)
     dev("reload")
 
-    assert wait_for_workers(wanted), worker_pids()
+    assert wait_for_workers(expected_count), worker_pids()
     assert register("driver", fresh_user_id()).status == 201
 
 

@@ -101,8 +101,8 @@ def repeat_at_once(kind, user_id, body):
 
 
 def test_repeated_tenant_change_is_no_op():
-    # A concurrent twin can apply the change first; the others must see
-    # the same tenant and answer 200, not a conflict with their own value.
+    # A concurrent twin can apply the change first. The others must read
+    # the same tenant and return 200, not a conflict with their own value.
     for _ in range(REPEAT_ROUNDS):
         user_id = fresh_user_id()
         assert request("POST", "/driver/register",
@@ -132,8 +132,8 @@ def test_repeated_business_name_is_no_op():
 
 
 def test_competing_names_on_draft_never_409():
-    # Two names race on a draft: the record ends with one of them, and
-    # no caller is told the draft is not a draft.
+    # Two names race on a draft. The record ends with one of them, and no
+    # caller gets a 409 not_draft about a draft.
     names = ["Acme Haulage", "Northwind Freight"]
     for _ in range(REPEAT_ROUNDS):
         user_id = fresh_user_id()

@@ -1,7 +1,7 @@
 """A unique constraint dropped under a running service.
 
 ON CONFLICT (user_id) needs the constraint. Without it the insert fails
-with SQLSTATE 42P10; the service must answer 503 with Retry-After, not
+with SQLSTATE 42P10; the service must return 503 with Retry-After, not
 500, create nothing, and recover once the constraint is back.
 """
 
